@@ -1,0 +1,179 @@
+// Package identity holds the types every source, the policy and every sink
+// share: an Identity is one observation of one device by one source, with
+// its raw evidence; a Device is the merged record of DESIGN.md.
+//
+// Strings in these types come from devices. They are data: they never become
+// an MQTT topic level, a file path, a shell argument or a format string.
+package identity
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Source names, as they appear in a device record's "sources" list and in
+// each reason's "source".
+const (
+	SourceSADP    = "sadp"
+	SourceDHIP    = "dhip"
+	SourceWSD     = "wsd"
+	SourceSSDP    = "ssdp"
+	SourceUPnP    = "upnp"
+	SourceONVIF   = "onvif"
+	SourceHTTP    = "http"
+	SourceRTSP    = "rtsp"
+	SourceTLS     = "tls"
+	SourceARP     = "arp"
+	SourceOUI     = "oui"
+	SourceConsole = "console"
+	SourcePelco   = "pelco"
+	SourceUSB     = "usb"
+)
+
+// Fact field names. Parsers record what the device said under these names;
+// the policy's rules match on (field, value). Values are kept as the device
+// sent them (trimmed, capped), never interpreted by the parser.
+const (
+	FieldManufacturer = "manufacturer" // a maker name the device reports
+	FieldVendor       = "vendor"       // a vendor/brand field (DHIP Vendor, magicBox vendor)
+	FieldBrand        = "brand"        // a brand shown (ONVIF name scope first word, UPnP friendlyName)
+	FieldName         = "name"         // a free-text device name (ONVIF name scope, friendlyName)
+	FieldModel        = "model"
+	FieldSerial       = "serial"
+	FieldFirmware     = "firmware"
+	FieldMAC          = "mac"
+	FieldProtocol     = "protocol"    // a protocol-intrinsic tell, e.g. "sadp-probematch", "dhip-notifydevinfo"
+	FieldServer       = "server"      // HTTP/RTSP/SSDP Server header
+	FieldRealm        = "realm"       // WWW-Authenticate realm
+	FieldTitle        = "title"       // HTML <title>
+	FieldXMLNS        = "xmlns"       // an XML namespace URI declared by the device
+	FieldXMLStyle     = "xml-style"   // a fingerprint of how the device writes XML/SOAP
+	FieldScope        = "scope"       // one WS-Discovery scope URI (decoded)
+	FieldSDP          = "sdp"         // one SDP line of note (a=…, s=…)
+	FieldTLSSubject   = "tls-subject" // certificate subject, RFC 2253 style
+	FieldTLSIssuer    = "tls-issuer"
+	FieldTLSOrg       = "tls-org" // O= of the subject (or issuer when self-signed)
+	FieldTLSCN        = "tls-cn"
+	FieldUSBVendorID  = "usb-vid" // 4 lower-case hex digits
+	FieldUSBProductID = "usb-pid"
+	FieldText         = "text" // a line of console text
+	FieldSoC          = "soc"  // a system-on-chip named by the device (e.g. hi3516ev300)
+	FieldDeviceClass  = "device-class"
+	FieldUUID         = "uuid"
+	FieldURL          = "url" // a device-advertised URL (XAddrs, LOCATION)
+)
+
+// MaxValueLen caps every fact value: a hostile device cannot make us carry
+// more than this per field.
+const MaxValueLen = 256
+
+// MaxFacts caps the facts of one identity.
+const MaxFacts = 128
+
+// Fact is one piece of raw evidence: what the device said in one field.
+type Fact struct {
+	Field string `json:"field"`
+	Value string `json:"value"`
+}
+
+// Identity is one observation of one device by one source.
+type Identity struct {
+	Source string     // one of the Source* names
+	Addr   netip.Addr // the device's IP address, zero when unknown (serial, USB)
+	MAC    string     // normalised "aa:bb:cc:dd:ee:ff", "" when unknown
+	Facts  []Fact     // the evidence, in the order the device gave it
+	Seen   time.Time
+	// Port names the attachment for serial and USB sources ("/dev/ttyUSB0", "1-1.2").
+	Port string
+}
+
+// Add appends a fact after cleaning its value (trimmed, valid UTF-8, no
+// control characters, at most MaxValueLen bytes). Empty values are dropped.
+func (id *Identity) Add(field, value string) {
+	v := Clean(value)
+	if v == "" || len(id.Facts) >= MaxFacts {
+		return
+	}
+	for _, f := range id.Facts {
+		if f.Field == field && f.Value == v {
+			return
+		}
+	}
+	id.Facts = append(id.Facts, Fact{Field: field, Value: v})
+}
+
+// Get returns the first value of field, or "".
+func (id *Identity) Get(field string) string {
+	for _, f := range id.Facts {
+		if f.Field == field {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Clean makes a device string safe to carry: valid UTF-8, control
+// characters replaced by spaces, runs of space collapsed, trimmed, and cut to
+// MaxValueLen bytes on a rune boundary.
+func Clean(s string) string {
+	if len(s) > 4*MaxValueLen {
+		s = s[:4*MaxValueLen]
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == ' ' || r == '\u00a0' || r == '\ufeff' {
+			if r == '\ufeff' {
+				continue
+			}
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	out := b.String()
+	if len(out) > MaxValueLen {
+		cut := MaxValueLen
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut]
+	}
+	return out
+}
+
+// NormalizeMAC parses a MAC address written with ':', '-', '.' or no
+// separators and returns it as "aa:bb:cc:dd:ee:ff". It returns "" for
+// anything that is not a 48-bit MAC, and for the all-zero and broadcast
+// addresses.
+func NormalizeMAC(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 12 {
+		var b strings.Builder
+		for i := 0; i < 12; i += 2 {
+			if i > 0 {
+				b.WriteByte(':')
+			}
+			b.WriteString(s[i : i+2])
+		}
+		s = b.String()
+	}
+	s = strings.ReplaceAll(s, "-", ":")
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return ""
+	}
+	out := hw.String()
+	if out == "00:00:00:00:00:00" || out == "ff:ff:ff:ff:ff:ff" {
+		return ""
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package identity
+
+import (
+	"strings"
+	"time"
+)
+
+// Verdict is the policy's answer for one device.
+type Verdict string
+
+// The verdicts of DESIGN.md.
+const (
+	Restricted Verdict = "restricted"
+	Suspect    Verdict = "suspect"
+	Clear      Verdict = "clear"
+	Unknown    Verdict = "unknown"
+)
+
+// Rank orders verdicts from most to least alarming (restricted first).
+func (v Verdict) Rank() int {
+	switch v {
+	case Restricted:
+		return 0
+	case Suspect:
+		return 1
+	case Unknown:
+		return 2
+	case Clear:
+		return 3
+	}
+	return 4
+}
+
+// Reason is one piece of evidence behind a verdict: which source, which
+// field, which value, which policy rule.
+type Reason struct {
+	Source string `json:"source"`
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Rule   string `json:"rule"`
+}
+
+// Device is the device record of DESIGN.md: the same JSON shape in CLI
+// output and MQTT payloads.
+type Device struct {
+	ID           string    `json:"id"`
+	IP           string    `json:"ip,omitempty"`
+	MAC          string    `json:"mac,omitempty"`
+	Port         string    `json:"port,omitempty"`
+	Manufacturer string    `json:"manufacturer,omitempty"`
+	Brand        string    `json:"brand,omitempty"`
+	Model        string    `json:"model,omitempty"`
+	Serial       string    `json:"serial,omitempty"`
+	Firmware     string    `json:"firmware,omitempty"`
+	Sources      []string  `json:"sources"`
+	Verdict      Verdict   `json:"verdict"`
+	Entity       string    `json:"entity,omitempty"`
+	Reasons      []Reason  `json:"reasons"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+}
+
+// maxIDLen bounds the id so that it stays a sane MQTT topic level.
+const maxIDLen = 64
+
+// MakeID builds a stable, topic-safe id ([a-z0-9-] only) from a kind prefix
+// ("mac", "sn", "ip", "usb", "tty") and a device-supplied key. Every other
+// character becomes '-', runs of '-' collapse, and the result is capped.
+func MakeID(kind, key string) string {
+	var b strings.Builder
+	b.WriteString(kind)
+	b.WriteByte('-')
+	dash := true
+	for _, r := range strings.ToLower(key) {
+		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')
+		if !ok {
+			if !dash {
+				b.WriteByte('-')
+				dash = true
+			}
+			continue
+		}
+		if kind == "mac" && r == ':' {
+			continue
+		}
+		b.WriteRune(r)
+		dash = false
+		if b.Len() >= maxIDLen {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// MACID is the id of a device known by its MAC: "mac-bcad28123456".
+func MACID(mac string) string {
+	return "mac-" + strings.ReplaceAll(NormalizeMAC(mac), ":", "")
+}
