@@ -1,0 +1,31 @@
+// Package discovery sends UDP discovery probes on every chosen interface and
+// collects the replies: the shared engine behind SADP, DHIP, WS-Discovery and
+// SSDP. Protocol packages describe themselves with a Spec and stay pure
+// (payload builders and parsers); this package owns the sockets.
+package discovery
+
+import (
+	"net/netip"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
+)
+
+// Spec describes one UDP discovery protocol.
+type Spec struct {
+	// Name is the source name recorded in identities ("sadp", "dhip", ...).
+	Name string
+	// Port is the well-known UDP port probes are sent to.
+	Port int
+	// Groups are the IPv4 multicast groups probes are sent to.
+	Groups []netip.Addr
+	// Broadcast sends the probes to 255.255.255.255 and to each interface's
+	// directed broadcast address as well.
+	Broadcast bool
+	// Probes returns the datagrams of one probe round. It is called once per
+	// round so that each round can carry a fresh message id.
+	Probes func() [][]byte
+	// Parse turns one reply datagram into identities. It must not panic on
+	// any input and returns an error for anything that is not a reply of
+	// this protocol. from is the sender of the datagram.
+	Parse func(from netip.AddrPort, b []byte) ([]identity.Identity, error)
+}
