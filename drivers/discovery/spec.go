@@ -21,6 +21,13 @@ type Spec struct {
 	// Broadcast sends the probes to 255.255.255.255 and to each interface's
 	// directed broadcast address as well.
 	Broadcast bool
+	// Unicast includes the protocol in the unicast sweep of configured
+	// CIDRs (cameras on routed VLANs that multicast does not reach).
+	Unicast bool
+	// ListenGroup also listens on each group at Port during the sweep, for
+	// replies and announcements that devices send to the group rather than
+	// to the prober.
+	ListenGroup bool
 	// Probes returns the datagrams of one probe round. It is called once per
 	// round so that each round can carry a fresh message id.
 	Probes func() [][]byte

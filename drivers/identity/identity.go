@@ -31,6 +31,7 @@ const (
 	SourceConsole = "console"
 	SourcePelco   = "pelco"
 	SourceUSB     = "usb"
+	SourceMAC     = "mac" // a MAC address given by hand (classify --protocol mac)
 )
 
 // Fact field names. Parsers record what the device said under these names;

@@ -1,0 +1,325 @@
+package discovery
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
+)
+
+// MaxReply is the largest reply datagram parsed; larger ones are dropped.
+const MaxReply = 64 << 10
+
+// ErrNotReply is what a Spec's Parse returns for a datagram that is a
+// well-formed message of its protocol but not a reply (a probe from another
+// host, an announcement of leaving): it is ignored without a log line.
+// Protocol packages may wrap it or define their own and say so with
+// errors.Is.
+var ErrNotReply = errors.New("discovery: not a reply")
+
+// Sweeper sends the probes of several protocols on several interfaces and
+// collects the replies until its deadline.
+type Sweeper struct {
+	// Interfaces the probes leave from; see Interfaces.
+	Interfaces []Interface
+	// Unicast lists the hosts of configured CIDRs; protocols whose Spec has
+	// Unicast set also probe each of them directly.
+	Unicast []netip.Addr
+	// Rounds is how many times each probe is sent (UDP drops packets).
+	Rounds int
+	// Spacing is the pause between rounds. It also bounds the rate at which
+	// any one host is probed.
+	Spacing time.Duration
+	// Limiter bounds the global send rate; nil means DefaultRate.
+	Limiter *Limiter
+	// Logger receives debug lines for dropped replies; nil discards.
+	Logger *slog.Logger
+	// IsNotReply reports whether a parse error only means "not a reply";
+	// nil means errors.Is(err, ErrNotReply).
+	IsNotReply func(error) bool
+}
+
+// DefaultRate is the default global probe rate, in datagrams per second.
+const DefaultRate = 400
+
+// Stats counts what one sweep did.
+type Stats struct {
+	Sent     int64 // datagrams sent
+	Received int64 // datagrams received
+	Dropped  int64 // datagrams that were not valid replies (malformed, oversized, wrong protocol)
+	Ignored  int64 // valid messages that were not replies (probes of other hosts)
+	Errors   int64 // send errors
+}
+
+type collector struct {
+	mu    sync.Mutex
+	seen  map[[32]byte]bool
+	ids   []identity.Identity
+	stats Stats
+}
+
+// Sweep runs one discovery sweep of every spec until ctx ends (give it a
+// deadline) and returns the identities found, one per distinct reply.
+// Malformed, oversized or foreign datagrams are dropped and counted, with a
+// debug log line; they never abort the sweep. It returns an error only when
+// no socket at all could be opened.
+func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity, Stats, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lim := s.Limiter
+	if lim == nil {
+		lim = NewLimiter(DefaultRate, 32)
+	}
+	c := &collector{seen: map[[32]byte]bool{}}
+	var wg sync.WaitGroup
+	var opened atomic.Int64
+	var openErr error
+	var errMu sync.Mutex
+	start := func(spec Spec, conn *net.UDPConn, send func(context.Context, *net.UDPConn, Spec)) {
+		opened.Add(1)
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			s.read(ctx, conn, spec, c, log)
+		}()
+		go func() {
+			defer wg.Done()
+			defer stop()
+			if send != nil {
+				send(ctx, conn, spec)
+			}
+		}()
+	}
+	fail := func(err error) {
+		errMu.Lock()
+		openErr = errors.Join(openErr, err)
+		errMu.Unlock()
+		log.Debug("discovery socket", "err", err)
+	}
+	for _, spec := range specs {
+		for _, ifc := range s.Interfaces {
+			conn, err := listenOn(ifc)
+			if err != nil {
+				fail(err)
+				continue
+			}
+			ifc := ifc
+			start(spec, conn, func(ctx context.Context, conn *net.UDPConn, spec Spec) {
+				s.sendRounds(ctx, conn, spec, lim, c, destinations(spec, ifc))
+			})
+			if spec.ListenGroup && ifc.Multicast {
+				for _, g := range spec.Groups {
+					gc, err := listenGroup(ifc, g, spec.Port)
+					if err != nil {
+						fail(err)
+						continue
+					}
+					start(spec, gc, nil)
+				}
+			}
+		}
+		if spec.Unicast && len(s.Unicast) > 0 {
+			conn, err := net.ListenUDP("udp4", &net.UDPAddr{})
+			if err != nil {
+				fail(err)
+				continue
+			}
+			dst := make([]netip.AddrPort, 0, len(s.Unicast))
+			for _, h := range s.Unicast {
+				dst = append(dst, netip.AddrPortFrom(h, uint16(spec.Port)))
+			}
+			start(spec, conn, func(ctx context.Context, conn *net.UDPConn, spec Spec) {
+				s.sendRounds(ctx, conn, spec, lim, c, dst)
+			})
+		}
+	}
+	wg.Wait()
+	if opened.Load() == 0 && len(specs) > 0 && (len(s.Interfaces) > 0 || len(s.Unicast) > 0) {
+		return nil, c.stats, errors.Join(errors.New("discovery: no socket could be opened"), openErr)
+	}
+	slices.SortStableFunc(c.ids, func(a, b identity.Identity) int {
+		return cmp.Or(a.Addr.Compare(b.Addr), cmp.Compare(a.Source, b.Source))
+	})
+	return c.ids, c.stats, nil
+}
+
+func listenOn(ifc Interface) (*net.UDPConn, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ifc.Prefix.Addr().AsSlice()})
+	if err != nil {
+		return nil, err
+	}
+	if ifc.Multicast {
+		pc := ipv4.NewPacketConn(conn)
+		// A gateway may have no default route: name the outgoing interface.
+		ifi := &net.Interface{Index: ifc.Index, Name: ifc.Name}
+		if err := pc.SetMulticastInterface(ifi); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := pc.SetMulticastTTL(1); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+func listenGroup(ifc Interface, group netip.Addr, port int) (*net.UDPConn, error) {
+	ifi := &net.Interface{Index: ifc.Index, Name: ifc.Name}
+	return net.ListenMulticastUDP("udp4", ifi, &net.UDPAddr{IP: group.AsSlice(), Port: port})
+}
+
+// destinations are the multicast groups and broadcast addresses a spec's
+// probes go to from one interface.
+func destinations(spec Spec, ifc Interface) []netip.AddrPort {
+	var out []netip.AddrPort
+	port := uint16(spec.Port)
+	if ifc.Multicast {
+		for _, g := range spec.Groups {
+			out = append(out, netip.AddrPortFrom(g, port))
+		}
+	}
+	if spec.Broadcast {
+		out = append(out, netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), port))
+		if ifc.Broadcast.IsValid() {
+			out = append(out, netip.AddrPortFrom(ifc.Broadcast, port))
+		}
+	}
+	return out
+}
+
+func (s *Sweeper) sendRounds(ctx context.Context, conn *net.UDPConn, spec Spec, lim *Limiter, c *collector, dst []netip.AddrPort) {
+	rounds := max(s.Rounds, 1)
+	spacing := s.Spacing
+	if spacing <= 0 {
+		spacing = 250 * time.Millisecond
+	}
+	for r := 0; r < rounds; r++ {
+		if r > 0 {
+			t := time.NewTimer(spacing)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		for _, p := range spec.Probes() {
+			for _, d := range dst {
+				if lim.Wait(ctx) != nil {
+					return
+				}
+				_, err := conn.WriteToUDPAddrPort(p, d)
+				c.mu.Lock()
+				if err != nil {
+					c.stats.Errors++
+				} else {
+					c.stats.Sent++
+				}
+				c.mu.Unlock()
+			}
+		}
+	}
+	<-ctx.Done()
+}
+
+func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *collector, log *slog.Logger) {
+	notReply := s.IsNotReply
+	if notReply == nil {
+		notReply = func(err error) bool { return errors.Is(err, ErrNotReply) }
+	}
+	buf := make([]byte, MaxReply+1)
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		c.mu.Lock()
+		c.stats.Received++
+		c.mu.Unlock()
+		if n > MaxReply {
+			c.drop(log, spec.Name, from, "reply larger than the cap", nil)
+			continue
+		}
+		b := buf[:n]
+		key := sha256.Sum256(append([]byte(spec.Name+"|"+from.Addr().String()+"|"), b...))
+		c.mu.Lock()
+		dup := c.seen[key]
+		c.seen[key] = true
+		c.mu.Unlock()
+		if dup {
+			continue
+		}
+		ids, err := safeParse(spec, from, b)
+		if err != nil {
+			if notReply(err) {
+				c.mu.Lock()
+				c.stats.Ignored++
+				c.mu.Unlock()
+				continue
+			}
+			c.drop(log, spec.Name, from, "malformed reply", err)
+			continue
+		}
+		now := time.Now()
+		c.mu.Lock()
+		for _, id := range ids {
+			if id.Source == "" {
+				id.Source = spec.Name
+			}
+			if !id.Addr.IsValid() {
+				id.Addr = from.Addr()
+			}
+			if id.Seen.IsZero() {
+				id.Seen = now
+			}
+			c.ids = append(c.ids, id)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// safeParse runs a protocol parser and turns a panic into an error: a
+// hostile datagram must never take the sweep down.
+func safeParse(spec Spec, from netip.AddrPort, b []byte) (ids []identity.Identity, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ids, err = nil, errors.New("discovery: parser panicked")
+		}
+	}()
+	return spec.Parse(from, b)
+}
+
+func (c *collector) drop(log *slog.Logger, proto string, from netip.AddrPort, why string, err error) {
+	c.mu.Lock()
+	c.stats.Dropped++
+	c.mu.Unlock()
+	log.Debug("dropped datagram", "protocol", proto, "from", from.String(), "why", why, "err", err)
+}
