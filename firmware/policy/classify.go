@@ -170,7 +170,7 @@ func (p *Policy) evidence(ids []identity.Identity) []hit {
 			return
 		}
 		switch m.Relation {
-		case RelComponent:
+		case RelComponent, RelUnverified:
 			w = Weak
 		case RelOEM:
 			if alias || w == OUI {

@@ -51,6 +51,10 @@ const (
 	// RelComponent is a component maker (HiSilicon): evidence is capped at
 	// suspect.
 	RelComponent Relation = "component"
+	// RelUnverified is a relation that sources suggest but do not confirm
+	// (Nubia and ZTE, "Haikang" and Hikvision): capped at suspect, for a
+	// person to review.
+	RelUnverified Relation = "unverified"
 )
 
 // Maker is one company or brand the policy knows.
@@ -268,7 +272,7 @@ func build(d *Data, profileName string) (*Policy, error) {
 	}
 	for _, m := range p.makers {
 		switch m.Relation {
-		case "", RelBrand, RelOEM, RelComponent:
+		case "", RelBrand, RelOEM, RelComponent, RelUnverified:
 		default:
 			errs = append(errs, fmt.Errorf("policy: maker %q: unknown relation %q", m.Name, m.Relation))
 		}

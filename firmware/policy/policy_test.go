@@ -50,7 +50,8 @@ func TestLookupOUI(t *testing.T) {
 		{"ac:64:dd:40:00:01", "", 0},        // same /24, other MA-M: not ZTE
 		{"5a:50:ed:1f:e3:85", "", 0},        // locally administered
 		{"59:50:ed:1f:e3:85", "", 0},        // group bit
-		{"00:40:8c:12:34:56", "", 0},        // Axis: not in the restricted table
+		{"00:40:8c:12:34:56", "Axis", 24},   // a maker the policy does not restrict
+		{"00:1f:54:00:00:01", "Dahua", 24},  // Lorex: an OEM, found under its parent
 		{"garbage", "", 0},
 	}
 	for _, c := range cases {
