@@ -18,14 +18,7 @@ import (
 // ErrNotReply is returned by Parse for a DHDiscover.search request (ours or
 // another tool's, seen on the multicast group), not a device's reply. The
 // discovery engine can drop it quietly.
-var ErrNotReply error = notReply("dhip: a DHDiscover.search request, not a reply")
-
-// notReply is an error that is also discovery.ErrNotReply, so that the
-// discovery engine ignores such datagrams without a log line.
-type notReply string
-
-func (e notReply) Error() string        { return string(e) }
-func (e notReply) Is(target error) bool { return target == discovery.ErrNotReply }
+var ErrNotReply = discovery.NotReply("dhip: a DHDiscover.search request, not a reply")
 
 // maxHeader bounds the binary header before the JSON body of a frame.
 const maxHeader = 256

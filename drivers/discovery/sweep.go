@@ -323,3 +323,13 @@ func (c *collector) drop(log *slog.Logger, proto string, from netip.AddrPort, wh
 	c.mu.Unlock()
 	log.Debug("dropped datagram", "protocol", proto, "from", from.String(), "why", why, "err", err)
 }
+
+// NotReply returns an error with the given message that errors.Is reports
+// as ErrNotReply: protocol packages define their own "not a reply"
+// sentinel with it, so that the engine ignores such datagrams quietly.
+func NotReply(msg string) error { return notReply(msg) }
+
+type notReply string
+
+func (e notReply) Error() string        { return string(e) }
+func (e notReply) Is(target error) bool { return target == ErrNotReply }

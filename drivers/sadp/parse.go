@@ -17,14 +17,7 @@ import (
 // ErrNotReply is returned by Parse for a SADP Probe: a query (ours or
 // another tool's) seen on the multicast group, not a device's reply. The
 // discovery engine can drop it quietly.
-var ErrNotReply error = notReply("sadp: a Probe request, not a ProbeMatch reply")
-
-// notReply is an error that is also discovery.ErrNotReply, so that the
-// discovery engine ignores such datagrams without a log line.
-type notReply string
-
-func (e notReply) Error() string        { return string(e) }
-func (e notReply) Is(target error) bool { return target == discovery.ErrNotReply }
+var ErrNotReply = discovery.NotReply("sadp: a Probe request, not a ProbeMatch reply")
 
 // Limits on the shape of a reply. A ProbeMatch is flat: about forty child
 // elements, one level deep.
