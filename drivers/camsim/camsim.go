@@ -1,0 +1,303 @@
+// Package camsim simulates IP cameras on a real network: each Camera
+// answers SADP, DHIP, WS-Discovery and SSDP probes on the real multicast
+// groups and ports, and serves HTTP, RTSP and TLS, replaying answers that
+// real devices gave (corpus/, sources in corpus/SOURCES.tsv). The capture's
+// MAC and IP are replaced by the simulated camera's own, so that many
+// cameras can be simulated from one capture.
+//
+// Cameras are meant to run in network namespaces (see ServeInNetns, the
+// camsim command and scripts/camlan.sh), so that probes and answers cross a
+// real bridge: the gateway under test sees them exactly as on a LAN.
+package camsim
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509/pkix"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/nvrguard/nvrguard/drivers/banner/bannertest"
+	"github.com/nvrguard/nvrguard/drivers/dhip"
+	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
+	"github.com/nvrguard/nvrguard/drivers/discovery/discoverytest"
+	"github.com/nvrguard/nvrguard/drivers/sadp"
+	"github.com/nvrguard/nvrguard/drivers/sadp/sadptest"
+	"github.com/nvrguard/nvrguard/drivers/ssdp"
+	"github.com/nvrguard/nvrguard/drivers/ssdp/ssdptest"
+	"github.com/nvrguard/nvrguard/drivers/wsd"
+	"github.com/nvrguard/nvrguard/drivers/wsd/wsdtest"
+)
+
+//go:embed corpus
+var corpus embed.FS
+
+// Profile is what one kind of camera answers, as captured from a real
+// device. MAC and IP are the capture's own; a Camera replaces them.
+type Profile struct {
+	Name string
+	MAC  string // as in the capture, "aa:bb:cc:dd:ee:ff"; empty when the capture has none
+	IPs  []string
+	SADP []byte            // a ProbeMatch
+	DHIP []byte            // a notifyDevInfo JSON body
+	WSD  []byte            // a ProbeMatches or Hello envelope
+	SSDP []byte            // an M-SEARCH response (LOCATION is rewritten)
+	UPnP []byte            // the description XML behind LOCATION
+	HTTP map[string][]byte // path -> whole response
+	RTSP [][]byte          // responses in order
+	TLS  *pkix.Name
+	// Want is what a correct classifier says of this camera.
+	Want Want
+}
+
+// Want is the expected verdict for a profile.
+type Want struct {
+	Verdict, Manufacturer, Brand, Entity string
+}
+
+func file(name string) []byte {
+	b, err := corpus.ReadFile("corpus/" + name)
+	if err != nil {
+		panic("camsim: missing corpus file " + name) // a build defect, caught by the package tests
+	}
+	return b
+}
+
+// Profiles returns the camera profiles, by name.
+func Profiles() map[string]Profile {
+	return map[string]Profile{
+		"hikvision": {
+			Name: "hikvision", MAC: "58:50:ed:1f:e3:85", IPs: []string{"192.168.124.40", "192.168.124.1", "192.168.10.147"},
+			SADP: file("sadp-003.xml"),
+			HTTP: map[string][]byte{
+				"/":                         withoutArtefact(file("http-hik-401-001.txt")),
+				"/ISAPI/System/deviceInfo":  withoutArtefact(file("http-hik-401-001.txt")),
+				"/doc/page/login.asp":       withoutArtefact(file("http-hik-401-001.txt")),
+				"/ISAPI/Security/userCheck": withoutArtefact(file("http-hik-401-001.txt")),
+			},
+			RTSP: [][]byte{file("rtsp-001.resp1.txt"), file("rtsp-001.resp2.txt"), file("rtsp-001.resp3.txt")},
+			TLS:  &pkix.Name{CommonName: "www.hikvision.com", OrganizationalUnit: []string{"DVRNVR"}, Organization: []string{"HIKVISION"}, Locality: []string{"HangZhou"}, Province: []string{"ZheJiang"}, Country: []string{"CN"}},
+			Want: Want{Verdict: "restricted", Manufacturer: "Hikvision", Entity: "Hikvision"},
+		},
+		"dahua": {
+			Name: "dahua", MAC: "4c:11:bf:c2:0b:9d", IPs: []string{"218.5.136.140", "218.5.136.1", "192.168.1.45"},
+			DHIP: file("dhip-001.json"),
+			WSD:  file("wsd-004.xml"),
+			RTSP: [][]byte{file("rtsp-003.txt"), file("rtsp-003.txt")},
+			Want: Want{Verdict: "restricted", Manufacturer: "Dahua", Entity: "Dahua"},
+		},
+		"lorex": {
+			Name: "lorex", MAC: "00:1f:54:a9:2e:58", IPs: []string{"192.168.86.81", "192.168.86.1"},
+			DHIP: file("dhip-003.wire.json"),
+			Want: Want{Verdict: "restricted", Manufacturer: "Dahua", Brand: "Lorex", Entity: "Dahua"},
+		},
+		"axis": {
+			Name: "axis", MAC: "ac:cc:8e:27:0a:d8", IPs: []string{"192.168.0.90", "192.168.1.102", "169.254.209.66"},
+			WSD:  file("wsd-003.xml"),
+			SSDP: file("ssdp-001.txt"),
+			UPnP: file("upnp-desc-001.xml"),
+			HTTP: map[string][]byte{"/": []byte("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: " +
+				strings.TrimSpace(string(file("www-auth-001.txt"))) + "\r\nContent-Length: 0\r\n\r\n")},
+			Want: Want{Verdict: "clear", Manufacturer: "Axis"},
+		},
+		"silent": {
+			Name: "silent",
+			Want: Want{Verdict: "unknown"},
+		},
+	}
+}
+
+// withoutArtefact drops the "## Server:" line that a PDF-to-text conversion
+// left in the capture: a camera never sent it.
+func withoutArtefact(b []byte) []byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(l, []byte("## ")) {
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// Camera is one simulated camera: a profile with its own MAC and IP.
+type Camera struct {
+	Profile Profile
+	MAC     net.HardwareAddr
+	IP      netip.Addr
+	Logger  *slog.Logger
+}
+
+// localize replaces the capture's MAC (in every notation) and IPv4
+// addresses with the camera's own.
+func (c *Camera) localize(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	if p := c.Profile.MAC; p != "" && c.MAC != nil {
+		old := strings.ToLower(p)
+		mac := strings.ToLower(c.MAC.String())
+		for _, pair := range [][2]string{
+			{old, mac},
+			{strings.ReplaceAll(old, ":", "-"), strings.ReplaceAll(mac, ":", "-")},
+			{strings.ToUpper(strings.ReplaceAll(old, ":", "")), strings.ToUpper(strings.ReplaceAll(mac, ":", ""))},
+			{strings.ReplaceAll(old, ":", ""), strings.ReplaceAll(mac, ":", "")},
+		} {
+			s = caseInsensitiveReplace(s, pair[0], pair[1])
+		}
+	}
+	if c.IP.IsValid() {
+		for _, ip := range c.Profile.IPs {
+			s = regexp.MustCompile(`\b`+regexp.QuoteMeta(ip)+`\b`).ReplaceAllLiteralString(s, c.IP.String())
+		}
+	}
+	return []byte(s)
+}
+
+func caseInsensitiveReplace(s, old, repl string) string {
+	re := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(old))
+	return re.ReplaceAllLiteralString(s, repl)
+}
+
+// wire turns a captured HTTP/RTSP response into what goes on the wire:
+// CRLF line ends in the head, and a Content-Length that fits the body.
+func wire(b []byte) []byte {
+	s := strings.ReplaceAll(string(b), "\r\n", "\n")
+	head, body, hasBody := strings.Cut(s, "\n\n")
+	if !hasBody {
+		head = strings.TrimRight(head, "\n")
+	}
+	lines := strings.Split(head, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.HasPrefix(strings.ToLower(l), "content-length:") {
+			continue
+		}
+		out = append(out, l)
+	}
+	if body != "" {
+		body = strings.ReplaceAll(body, "\n", "\r\n")
+	}
+	out = append(out, "Content-Length: "+strconv.Itoa(len(body)))
+	return []byte(strings.Join(out, "\r\n") + "\r\n\r\n" + body)
+}
+
+// Serve runs the camera in the current network namespace until ctx ends:
+// UDP responders on every multicast-capable interface and HTTP/RTSP/TLS on
+// the camera's IP. It returns once everything is listening; the servers
+// stop when ctx ends.
+func (c *Camera) Serve(ctx context.Context) error {
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := c.Profile
+	type udp struct {
+		port  int
+		group netip.Addr
+		h     discoverytest.Handler
+	}
+	var udps []udp
+	if p.SADP != nil {
+		udps = append(udps, udp{sadp.Port, sadp.Group(), sadptest.Handler(c.localize(p.SADP))})
+	}
+	if p.DHIP != nil {
+		udps = append(udps, udp{dhip.Port, dhip.Group(), dhiptest.Handler(c.localize(p.DHIP))})
+	}
+	if p.WSD != nil {
+		udps = append(udps, udp{wsd.Port, wsd.Group(), wsdtest.Handler(c.localize(p.WSD))})
+	}
+	httpResp := map[string][]byte{}
+	for path, r := range p.HTTP {
+		httpResp[path] = wire(c.localize(r))
+	}
+	if p.SSDP != nil {
+		loc := fmt.Sprintf("http://%s:80/rootdesc1.xml", c.IP)
+		udps = append(udps, udp{ssdp.Port, ssdp.Group(), ssdptest.HandlerWithLocation(c.localize(p.SSDP), loc)})
+		if p.UPnP != nil {
+			desc := c.localize(p.UPnP)
+			httpResp["/rootdesc1.xml"] = []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(desc), desc))
+		}
+	}
+	for _, u := range udps {
+		conn, err := listenUDP(u.port, u.group)
+		if err != nil {
+			return fmt.Errorf("camsim: %s: udp %d: %w", p.Name, u.port, err)
+		}
+		go func() {
+			if err := discoverytest.Serve(ctx, conn, u.h); err != nil {
+				log.Warn("udp responder stopped", "camera", p.Name, "port", u.port, "err", err)
+			}
+		}()
+	}
+	if len(httpResp) > 0 || len(p.RTSP) > 0 || p.TLS != nil {
+		bc := &bannertest.Camera{HTTP: httpResp}
+		for _, r := range p.RTSP {
+			bc.RTSP = append(bc.RTSP, wire(c.localize(r)))
+		}
+		httpPort, rtspPort, tlsPort := -1, -1, -1
+		if len(httpResp) > 0 {
+			httpPort = 80
+		}
+		if len(p.RTSP) > 0 {
+			rtspPort = 554
+		}
+		if p.TLS != nil {
+			bc.TLSSubject = *p.TLS
+			tlsPort = 443
+		}
+		if _, err := bc.Start(ctx, c.IP, httpPort, rtspPort, tlsPort); err != nil {
+			return fmt.Errorf("camsim: %s: banners: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// listenUDP opens a socket on 0.0.0.0:port (so that broadcast probes
+// arrive too) that has joined group on every up, multicast-capable,
+// non-loopback interface.
+func listenUDP(port int, group netip.Addr) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+		})
+		return errors.Join(err, serr)
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
+	if err != nil {
+		return nil, err
+	}
+	conn := pc.(*net.UDPConn)
+	ifs, err := net.Interfaces()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	p := ipv4.NewPacketConn(conn)
+	joined := 0
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagMulticast == 0 || ifi.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		if err := p.JoinGroup(&ifi, &net.UDPAddr{IP: group.AsSlice()}); err == nil {
+			joined++
+		}
+	}
+	if joined == 0 && !slices.ContainsFunc(ifs, func(i net.Interface) bool { return i.Flags&net.FlagLoopback != 0 }) {
+		conn.Close()
+		return nil, errors.New("no interface could join the group")
+	}
+	return conn, nil
+}

@@ -1,0 +1,110 @@
+// Command camsim runs simulated cameras (package camsim) until it is
+// stopped. Each camera is given as NETNS,PROFILE,MAC,IP: the network
+// namespace it lives in (a name under /run/netns, or "-" for the current
+// one), one of the profiles (hikvision, dahua, lorex, axis, silent), and
+// the MAC and IP address its answers carry (those of the namespace's
+// interface). Cameras come from arguments or, with --spec FILE, one per
+// line. scripts/camlan.sh builds the namespaces and starts camsim.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/nvrguard/nvrguard/drivers/camsim"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	spec := flag.String("spec", "", "file with one camera per line: NETNS,PROFILE,MAC,IP")
+	list := flag.Bool("profiles", false, "list the profiles and what a classifier should say of each")
+	flag.Parse()
+	if *list {
+		names := []string{}
+		for n := range camsim.Profiles() {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			w := camsim.Profiles()[n].Want
+			fmt.Printf("%s\t%s\t%s\t%s\n", n, w.Verdict, w.Manufacturer, w.Brand)
+		}
+		return
+	}
+	lines := flag.Args()
+	if *spec != "" {
+		f, err := os.Open(*spec)
+		if err != nil {
+			log.Error("spec", "err", err)
+			os.Exit(2)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+				lines = append(lines, l)
+			}
+		}
+		f.Close()
+	}
+	if len(lines) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: camsim [--spec FILE] [NETNS,PROFILE,MAC,IP]...")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	profiles := camsim.Profiles()
+	for i, l := range lines {
+		cam, ns, err := parse(l, profiles)
+		if err != nil {
+			log.Error("camera", "line", i+1, "err", err)
+			os.Exit(2)
+		}
+		cam.Logger = log
+		if ns == "-" {
+			err = cam.Serve(ctx)
+		} else {
+			err = cam.ServeInNetns(ctx, filepath.Join("/run/netns", ns))
+		}
+		if err != nil {
+			log.Error("camera", "line", i+1, "err", err)
+			os.Exit(1)
+		}
+	}
+	fmt.Printf("camsim: %d camera(s) ready\n", len(lines))
+	<-ctx.Done()
+}
+
+func parse(l string, profiles map[string]camsim.Profile) (*camsim.Camera, string, error) {
+	f := strings.Split(l, ",")
+	if len(f) != 4 {
+		return nil, "", errors.New("want NETNS,PROFILE,MAC,IP")
+	}
+	if f[0] != "-" && (strings.ContainsAny(f[0], "/.") || f[0] == "") {
+		return nil, "", fmt.Errorf("bad namespace name %q", f[0])
+	}
+	p, ok := profiles[f[1]]
+	if !ok {
+		return nil, "", fmt.Errorf("unknown profile %q", f[1])
+	}
+	mac, err := net.ParseMAC(f[2])
+	if err != nil {
+		return nil, "", err
+	}
+	ip, err := netip.ParseAddr(f[3])
+	if err != nil {
+		return nil, "", err
+	}
+	return &camsim.Camera{Profile: p, MAC: mac, IP: ip}, f[0], nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nvrguard/nvrguard/drivers/camsim"
+	"github.com/nvrguard/nvrguard/drivers/identity"
+)
+
+// needRoot skips a test that needs root and iproute2, except under
+// NVRGUARD_CI=1 where a missing tool is a failure.
+func needRoot(t *testing.T) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "needs root (network namespaces)"
+	} else if _, err := exec.LookPath("ip"); err != nil {
+		why = "needs iproute2 (ip)"
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv("NVRGUARD_CI") == "1" {
+		t.Fatalf("%s, and NVRGUARD_CI=1 forbids skipping", why)
+	}
+	t.Skip(why)
+}
+
+// buildBinaries builds nvrguard and camsim into a temporary directory.
+func buildBinaries(t *testing.T) (nvrguard, camsimBin string) {
+	t.Helper()
+	dir := t.TempDir()
+	nvrguard = filepath.Join(dir, "nvrguard")
+	camsimBin = filepath.Join(dir, "camsim")
+	for out, pkg := range map[string]string{nvrguard: ".", camsimBin: "../drivers/camsim/cmd/camsim"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	return nvrguard, camsimBin
+}
+
+// camLAN builds the namespaces of a spec with scripts/camlan.sh and removes
+// them when the test ends.
+func camLAN(t *testing.T, prefix string, spec []string) string {
+	t.Helper()
+	specFile := filepath.Join(t.TempDir(), "spec")
+	if err := os.WriteFile(specFile, []byte(strings.Join(spec, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	down := func() { _ = exec.Command("../scripts/camlan.sh", "down", prefix).Run() }
+	down()
+	t.Cleanup(down)
+	if b, err := exec.Command("../scripts/camlan.sh", "up", prefix, specFile).CombinedOutput(); err != nil {
+		t.Fatalf("camlan.sh up: %v\n%s", err, b)
+	}
+	return specFile
+}
+
+// startCameras runs camsim on a spec until the test ends.
+func startCameras(t *testing.T, bin, specFile string) {
+	t.Helper()
+	cmd := exec.Command(bin, "--spec", specFile)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "ready") {
+				ready <- nil
+				return
+			}
+		}
+		ready <- errors.New("camsim exited before it was ready")
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("camsim not ready after 60s")
+	}
+}
+
+// scanIn runs `nvrguard scan --json` inside a namespace.
+func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, int, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, bin, "scan", "--json"}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	took := time.Since(start)
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("scan: %v\n%s", err, stderr.String())
+	}
+	var devs []identity.Device
+	if err := json.Unmarshal(out, &devs); err != nil {
+		t.Fatalf("scan output is not a JSON array of devices: %v\n%s\nstderr:\n%s", err, out, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("scan stderr:\n%s", stderr.String())
+	}
+	return devs, code, took
+}
+
+func TestIntegrationCameraLAN(t *testing.T) {
+	needRoot(t)
+	nvrguard, camsimBin := buildBinaries(t)
+	prefix := fmt.Sprintf("nvg%d", os.Getpid()%100000)
+	type cam struct{ profile, mac, ip string }
+	cams := []cam{
+		{"hikvision", "58:50:ed:1f:e3:85", "10.99.0.11"},
+		{"dahua", "4c:11:bf:c2:0b:9d", "10.99.0.12"},
+		{"lorex", "00:1f:54:a9:2e:58", "10.99.0.13"},  // a Dahua OEM rebrand
+		{"axis", "ac:cc:8e:27:0a:d8", "10.99.0.14"},   // not restricted
+		{"silent", "02:5e:00:00:00:15", "10.99.0.15"}, // answers nothing but ARP
+	}
+	var spec []string
+	for i, c := range cams {
+		spec = append(spec, fmt.Sprintf("%s-c%d,%s,%s,%s", prefix, i, c.profile, c.mac, c.ip))
+	}
+	specFile := camLAN(t, prefix, spec)
+	startCameras(t, camsimBin, specFile)
+
+	devs, code, took := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "8s", "--cidr", "10.99.0.0/24")
+	t.Logf("scan of %d cameras took %v", len(cams), took)
+	if code != exitRestricted {
+		t.Errorf("exit status %d, want %d (restricted hardware present)", code, exitRestricted)
+	}
+	byMAC := map[string]identity.Device{}
+	for _, d := range devs {
+		if d.MAC == "" {
+			t.Errorf("device without a MAC: %+v", d)
+			continue
+		}
+		byMAC[d.MAC] = d
+	}
+	profiles := camsim.Profiles()
+	for _, c := range cams {
+		d, ok := byMAC[c.mac]
+		if !ok {
+			t.Errorf("%s camera %s (%s) not found", c.profile, c.ip, c.mac)
+			continue
+		}
+		want := profiles[c.profile].Want
+		got := camsim.Want{Verdict: string(d.Verdict), Manufacturer: d.Manufacturer, Brand: d.Brand, Entity: d.Entity}
+		if got != want || d.IP != c.ip {
+			t.Errorf("%s camera: got %+v at %s, want %+v at %s\nrecord: %s", c.profile, got, d.IP, want, c.ip, mustJSON(d))
+		}
+		if d.Verdict != identity.Unknown && len(d.Reasons) == 0 {
+			t.Errorf("%s camera: verdict %s without reasons", c.profile, d.Verdict)
+		}
+	}
+	if len(devs) != len(cams) {
+		t.Errorf("found %d devices, want exactly %d:\n%s", len(devs), len(cams), mustJSON(devs))
+	}
+}
+
+func TestIntegrationEmptyLAN(t *testing.T) {
+	needRoot(t)
+	nvrguard, _ := buildBinaries(t)
+	prefix := fmt.Sprintf("nve%d", os.Getpid()%100000)
+	camLAN(t, prefix, nil)
+	devs, code, took := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "3s")
+	if code != exitOK || len(devs) != 0 {
+		t.Errorf("scan of an empty LAN: exit %d, %d devices; want exit 0 and []", code, len(devs))
+	}
+	// The deadline is the scan's own; allow process start and build noise.
+	if took > 10*time.Second {
+		t.Errorf("scan with --timeout 3s took %v", took)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	return string(b)
+}
