@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
 )
 
 // MaxInput is the largest input a parser accepts.
@@ -191,6 +194,11 @@ func fragment(s string) error {
 		return errors.New("banner: truncated or malformed status line")
 	case isKeyValue(s):
 		return errors.New("banner: a lone key=value line is not a known identity answer")
+	case identity.NormalizeMAC(s) != "":
+		return errors.New("banner: a MAC address is not a header value (use --protocol mac)")
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return errors.New("banner: an IP address is not a header value")
 	}
 	return nil
 }

@@ -95,19 +95,25 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 	var errMu sync.Mutex
 	start := func(spec Spec, conn *net.UDPConn, send func(context.Context, *net.UDPConn, Spec)) {
 		opened.Add(1)
-		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		wg.Add(2)
+		// Every socket closes when ctx ends, which ends its reader. The
+		// association is never stopped: stopping it as ctx ends can win the
+		// race against the close and leave a reader blocked for ever.
+		context.AfterFunc(ctx, func() { conn.Close() })
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetReadDeadline(dl.Add(100 * time.Millisecond))
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s.read(ctx, conn, spec, c, log)
 		}()
-		go func() {
-			defer wg.Done()
-			defer stop()
-			if send != nil {
+		if send != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
 				send(ctx, conn, spec)
-			}
-		}()
+			}()
+		}
 	}
 	fail := func(err error) {
 		errMu.Lock()
@@ -239,7 +245,6 @@ func (s *Sweeper) sendRounds(ctx context.Context, conn *net.UDPConn, spec Spec, 
 			}
 		}
 	}
-	<-ctx.Done()
 }
 
 func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *collector, log *slog.Logger) {
