@@ -105,12 +105,13 @@ func startCameras(t *testing.T, bin, specFile string) {
 	}
 }
 
-// scanIn runs `nvrguard scan --json` inside a namespace.
-func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, int, time.Duration) {
+// scanIn runs `nvrguard scan --json` inside a namespace, with debug logs.
+func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, int, time.Duration, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, bin, "scan", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), "NVRGUARD_LOG=debug")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -127,10 +128,7 @@ func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, in
 	if err := json.Unmarshal(out, &devs); err != nil {
 		t.Fatalf("scan output is not a JSON array of devices: %v\n%s\nstderr:\n%s", err, out, stderr.String())
 	}
-	if stderr.Len() > 0 {
-		t.Logf("scan stderr:\n%s", stderr.String())
-	}
-	return devs, code, took
+	return devs, code, took, stderr.String()
 }
 
 func TestIntegrationCameraLAN(t *testing.T) {
@@ -141,9 +139,10 @@ func TestIntegrationCameraLAN(t *testing.T) {
 	cams := []cam{
 		{"hikvision", "58:50:ed:1f:e3:85", "10.99.0.11"},
 		{"dahua", "4c:11:bf:c2:0b:9d", "10.99.0.12"},
-		{"lorex", "00:1f:54:a9:2e:58", "10.99.0.13"},  // a Dahua OEM rebrand
-		{"axis", "ac:cc:8e:27:0a:d8", "10.99.0.14"},   // not restricted
-		{"silent", "02:5e:00:00:00:15", "10.99.0.15"}, // answers nothing but ARP
+		{"lorex", "00:1f:54:a9:2e:58", "10.99.0.13"},   // a Dahua OEM rebrand
+		{"axis", "ac:cc:8e:27:0a:d8", "10.99.0.14"},    // not restricted
+		{"silent", "02:5e:00:00:00:15", "10.99.0.15"},  // answers nothing but ARP
+		{"hostile", "02:5e:00:00:00:16", "10.99.0.16"}, // answers junk to everything
 	}
 	var spec []string
 	for i, c := range cams {
@@ -152,7 +151,7 @@ func TestIntegrationCameraLAN(t *testing.T) {
 	specFile := camLAN(t, prefix, spec)
 	startCameras(t, camsimBin, specFile)
 
-	devs, code, took := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "8s", "--cidr", "10.99.0.0/24")
+	devs, code, took, logs := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "8s", "--cidr", "10.99.0.0/24")
 	t.Logf("scan of %d cameras took %v", len(cams), took)
 	if code != exitRestricted {
 		t.Errorf("exit status %d, want %d (restricted hardware present)", code, exitRestricted)
@@ -184,6 +183,15 @@ func TestIntegrationCameraLAN(t *testing.T) {
 	if len(devs) != len(cams) {
 		t.Errorf("found %d devices, want exactly %d:\n%s", len(devs), len(cams), mustJSON(devs))
 	}
+	// The hostile camera's answers were dropped, each with a debug line.
+	for _, proto := range []string{"sadp", "dhip", "wsd", "ssdp"} {
+		if !strings.Contains(logs, "msg=\"dropped datagram\" protocol="+proto+" from=10.99.0.16:") {
+			t.Errorf("no debug line for the hostile %s answer; logs:\n%s", proto, logs)
+		}
+	}
+	if strings.Contains(logs, "panic") {
+		t.Errorf("the scan panicked:\n%s", logs)
+	}
 }
 
 func TestIntegrationEmptyLAN(t *testing.T) {
@@ -191,7 +199,7 @@ func TestIntegrationEmptyLAN(t *testing.T) {
 	nvrguard, _ := buildBinaries(t)
 	prefix := fmt.Sprintf("nve%d", os.Getpid()%100000)
 	camLAN(t, prefix, nil)
-	devs, code, took := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "3s")
+	devs, code, took, _ := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "3s")
 	if code != exitOK || len(devs) != 0 {
 		t.Errorf("scan of an empty LAN: exit %d, %d devices; want exit 0 and []", code, len(devs))
 	}

@@ -115,6 +115,19 @@ func Profiles() map[string]Profile {
 			Name: "silent",
 			Want: Want{Verdict: "unknown"},
 		},
+		// hostile answers every probe with malformed, oversized or
+		// wrong-protocol bytes: the gateway must drop them and carry on.
+		"hostile": {
+			Name: "hostile",
+			SADP: []byte("<?xml version=\"1.0\"?><ProbeMatch><Uuid>x</Uuid><DeviceDescription>DS-2CD"),
+			DHIP: []byte(`{"method":"client.notifyDevInfo","params":{"deviceInfo":{"DeviceType":"IPC-HFW`),
+			WSD: []byte(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>` +
+				`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol2;</s:Body></s:Envelope>`),
+			SSDP: append([]byte("HTTP/1.1 200 OK\r\nSERVER: "), bytes.Repeat([]byte{0xff, 'A'}, 30000)...),
+			HTTP: map[string][]byte{"/": append([]byte("HTTP/1.1 200 OK\r\nServer: \x00\x01\x02\r\n\r\n"), bytes.Repeat([]byte{0x00, 0xfe}, 70000)...)},
+			RTSP: [][]byte{[]byte("RTSP/1.0 200 OK\r\nCSeq: 1\r\nWWW-Authenticate: Digest realm=\"IP Camera(\r\n\r\n")},
+			Want: Want{Verdict: "unknown"},
+		},
 	}
 }
 

@@ -45,6 +45,10 @@ type Sweeper struct {
 	Limiter *Limiter
 	// Logger receives debug lines for dropped replies; nil discards.
 	Logger *slog.Logger
+	// Linger is how long the sweep keeps listening after its last probe
+	// went out (default 2.5 s: SSDP devices may wait MX=2 s before they
+	// answer). The sweep ends then, or at ctx's deadline if that is sooner.
+	Linger time.Duration
 	// IsNotReply reports whether a parse error only means "not a reply";
 	// nil means errors.Is(err, ErrNotReply).
 	IsNotReply func(error) bool
@@ -88,8 +92,14 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 	if lim == nil {
 		lim = NewLimiter(DefaultRate, 32)
 	}
+	linger := s.Linger
+	if linger <= 0 {
+		linger = 2500 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	c := &collector{seen: map[[32]byte]bool{}}
-	var wg sync.WaitGroup
+	var wg, senders sync.WaitGroup
 	var opened atomic.Int64
 	var openErr error
 	var errMu sync.Mutex
@@ -108,9 +118,9 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 			s.read(ctx, conn, spec, c, log)
 		}()
 		if send != nil {
-			wg.Add(1)
+			senders.Add(1)
 			go func() {
-				defer wg.Done()
+				defer senders.Done()
 				send(ctx, conn, spec)
 			}()
 		}
@@ -130,7 +140,7 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 			}
 			ifc := ifc
 			start(spec, conn, func(ctx context.Context, conn *net.UDPConn, spec Spec) {
-				s.sendRounds(ctx, conn, spec, lim, c, destinations(spec, ifc))
+				s.sendRounds(ctx, conn, spec, lim, c, destinations(spec, ifc), max(s.Rounds, 1))
 			})
 			if spec.ListenGroup && ifc.Multicast {
 				for _, g := range spec.Groups {
@@ -153,11 +163,24 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 			for _, h := range s.Unicast {
 				dst = append(dst, netip.AddrPortFrom(h, uint16(spec.Port)))
 			}
-			start(spec, conn, func(ctx context.Context, conn *net.UDPConn, spec Spec) {
-				s.sendRounds(ctx, conn, spec, lim, c, dst)
+			// A sweep of many hosts sends one probe per host and round, in
+			// at most two rounds: the global rate bounds how long it takes.
+			uspec := spec
+			uspec.Probes = func() [][]byte { return spec.Probes()[:1] }
+			start(uspec, conn, func(ctx context.Context, conn *net.UDPConn, spec Spec) {
+				s.sendRounds(ctx, conn, spec, lim, c, dst, min(max(s.Rounds, 1), 2))
 			})
 		}
 	}
+	// Once every probe is out, listen for Linger more, then close.
+	senders.Wait()
+	t := time.NewTimer(linger)
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	t.Stop()
+	cancel()
 	wg.Wait()
 	if opened.Load() == 0 && len(specs) > 0 && (len(s.Interfaces) > 0 || len(s.Unicast) > 0) {
 		return nil, c.stats, errors.Join(errors.New("discovery: no socket could be opened"), openErr)
@@ -213,8 +236,7 @@ func destinations(spec Spec, ifc Interface) []netip.AddrPort {
 	return out
 }
 
-func (s *Sweeper) sendRounds(ctx context.Context, conn *net.UDPConn, spec Spec, lim *Limiter, c *collector, dst []netip.AddrPort) {
-	rounds := max(s.Rounds, 1)
+func (s *Sweeper) sendRounds(ctx context.Context, conn *net.UDPConn, spec Spec, lim *Limiter, c *collector, dst []netip.AddrPort, rounds int) {
 	spacing := s.Spacing
 	if spacing <= 0 {
 		spacing = 250 * time.Millisecond

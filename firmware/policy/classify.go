@@ -30,6 +30,7 @@ var aliasWeight = map[string]Weight{
 	identity.FieldBrand:        Strong,
 	identity.FieldName:         Strong,
 	identity.FieldTLSOrg:       Strong,
+	"tls-issuer-org":           Strong,
 	identity.FieldModel:        Weak,
 }
 

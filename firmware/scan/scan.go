@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	sweepFor := max(timeout*2/5, min(timeout, 2*time.Second))
 	if len(hosts) > 0 {
 		// A unicast sweep needs time for its datagrams at the global rate.
-		need := time.Duration(float64(len(hosts)*2)/rate*float64(time.Second)) + time.Second
+		need := time.Duration(float64(len(hosts)*2)/rate*float64(time.Second)) + 3*time.Second
 		sweepFor = min(max(sweepFor, need), timeout*3/4)
 	}
 	progress(fmt.Sprintf("probing from %d interface(s)%s", len(ifaces), cidrNote(len(hosts))))
