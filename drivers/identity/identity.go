@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -127,10 +128,10 @@ func Clean(s string) string {
 	b.Grow(len(s))
 	space := false
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == ' ' || r == '\u00a0' || r == '\ufeff' {
-			if r == '\ufeff' {
-				continue
-			}
+		if r == '\ufeff' { // a byte-order mark carries nothing
+			continue
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			space = true
 			continue
 		}
@@ -146,7 +147,7 @@ func Clean(s string) string {
 		for cut > 0 && !utf8.RuneStart(out[cut]) {
 			cut--
 		}
-		out = out[:cut]
+		out = strings.TrimRight(out[:cut], " ")
 	}
 	return out
 }
