@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,8 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const header = "IP address       HW type     Flags       HW address            Mask     Device\n"
 
@@ -45,19 +43,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			path := strings.TrimSuffix(in, ".txt") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (go test -update to rewrite):\n%s", path, got)
-			}
+			identitytest.CompareGolden(t, strings.TrimSuffix(in, ".txt")+".golden.json", got)
 		})
 	}
 }

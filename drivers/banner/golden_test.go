@@ -1,38 +1,14 @@
 package banner
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// goldenIdentity is the JSON form of an identity in golden files.
-type goldenIdentity struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func toGolden(ids []identity.Identity) []goldenIdentity {
-	out := []goldenIdentity{}
-	for _, id := range ids {
-		g := goldenIdentity{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-		if id.Addr.IsValid() {
-			g.Addr = id.Addr.String()
-		}
-		out = append(out, g)
-	}
-	return out
-}
 
 type parser struct {
 	name  string
@@ -65,33 +41,11 @@ func TestGolden(t *testing.T) {
 				n++
 				base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 				t.Run(p.name+"/"+base, func(t *testing.T) {
-					in, err := os.ReadFile(file)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ids, err := p.parse(in)
+					ids, err := p.parse(identitytest.ReadFile(t, filepath.Base(file)))
 					if err != nil {
 						t.Fatalf("Parse%s(%s): %v", strings.ToUpper(p.name), file, err)
 					}
-					got, err := json.MarshalIndent(toGolden(ids), "", "  ")
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, '\n')
-					gf := filepath.Join("testdata", base+"."+p.name+".golden.json")
-					if *update {
-						if err := os.WriteFile(gf, got, 0o644); err != nil {
-							t.Fatal(err)
-						}
-						return
-					}
-					want, err := os.ReadFile(gf)
-					if err != nil {
-						t.Fatalf("%v (run go test -update)", err)
-					}
-					if !bytes.Equal(got, want) {
-						t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", file, gf, got, want)
-					}
+					identitytest.Golden(t, base+"."+p.name, ids)
 				})
 			}
 		}

@@ -1,13 +1,11 @@
 package banner
 
 import (
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 // f builds a fact list from field, value pairs.
@@ -17,15 +15,6 @@ func f(pairs ...string) []identity.Fact {
 		out = append(out, identity.Fact{Field: pairs[i], Value: pairs[i+1]})
 	}
 	return out
-}
-
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // crlf rewrites LF line endings as CRLF.
@@ -47,29 +36,11 @@ func runGood(t *testing.T, parse func([]byte) ([]identity.Identity, error), sour
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := parse([]byte(tc.in))
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if len(ids) != 1 {
-				t.Fatalf("got %d identities, want 1", len(ids))
-			}
-			id := ids[0]
+			id := identitytest.One(t, ids, err)
 			if id.Source != source {
 				t.Errorf("Source = %q, want %q", id.Source, source)
 			}
-			if !reflect.DeepEqual(id.Facts, tc.facts) {
-				t.Errorf("facts:\n got %v\nwant %v", id.Facts, tc.facts)
-			}
-			if id.MAC != tc.mac {
-				t.Errorf("MAC = %q, want %q", id.MAC, tc.mac)
-			}
-			addr := ""
-			if id.Addr.IsValid() {
-				addr = id.Addr.String()
-			}
-			if addr != tc.addr {
-				t.Errorf("Addr = %q, want %q", addr, tc.addr)
-			}
+			identitytest.Exactly(t, id, tc.facts, tc.mac, tc.addr)
 		})
 	}
 }
@@ -84,19 +55,7 @@ func runBad(t *testing.T, parse func([]byte) ([]identity.Identity, error), cases
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := parse([]byte(tc.in))
-			if err == nil {
-				t.Fatalf("no error; got %+v", ids)
-			}
-			if ids != nil {
-				t.Errorf("identities returned with the error: %+v", ids)
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "banner: ") || strings.ContainsAny(msg, "\r\n") {
-				t.Errorf("error %q is not a one-line banner: message", msg)
-			}
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error %q does not say %q", msg, tc.want)
-			}
+			identitytest.CheckError(t, "banner: ", ids, err, tc.want)
 		})
 	}
 }

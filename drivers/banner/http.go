@@ -20,14 +20,7 @@ import (
 // API JSON answer, or an HTML page. Anything else, including the answers of
 // other protocols (SADP, DHIP, WS-Discovery, RTSP, PEM), is an error.
 func ParseHTTP(b []byte) ([]identity.Identity, error) {
-	if err := checkInput(b); err != nil {
-		return nil, err
-	}
-	id := identity.Identity{Source: identity.SourceHTTP}
-	if err := parseHTTPInto(&id, trimLead(b)); err != nil {
-		return nil, err
-	}
-	return []identity.Identity{id}, nil
+	return parseOne(b, identity.SourceHTTP, parseHTTPInto)
 }
 
 func parseHTTPInto(id *identity.Identity, t []byte) error {
@@ -98,36 +91,9 @@ func isHTTPStatus(line string) bool { return isStatusLine(line, "HTTP") }
 // to the next status line or the end of the input.
 func parseHTTPResponses(id *identity.Identity, b []byte) error {
 	id.Add(identity.FieldProtocol, TellHTTPResponse)
-	for pos := 0; pos < len(b); {
-		line, next := nextLine(b, pos)
-		if strings.TrimSpace(line) == "" {
-			pos = next
-			continue
-		}
-		if !isHTTPStatus(line) {
-			return errors.New("banner: malformed HTTP status line")
-		}
-		if err := checkText(line); err != nil {
-			return err
-		}
-		hs, start, err := readHeaders(b, next, true, isHTTPStatus)
-		if err != nil {
-			return err
-		}
-		end := start
-		for end < len(b) {
-			l, n := nextLine(b, end)
-			if isHTTPStatus(l) {
-				break
-			}
-			end = n
-		}
-		if err := addHTTPMessage(id, hs, b[start:end]); err != nil {
-			return err
-		}
-		pos = end
-	}
-	return nil
+	return eachMessage(b, isHTTPStatus, "banner: malformed HTTP status line", func(_ string, hs []header, body []byte) error {
+		return addHTTPMessage(id, hs, body)
+	})
 }
 
 // addHTTPMessage records the facts of one header block and its body.

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 func TestParseHTTP(t *testing.T) {
-	isapiXML := string(readTestdata(t, "http-isapi-001.xml"))
+	isapiXML := string(identitytest.ReadFile(t, "http-isapi-001.xml"))
 	runGood(t, ParseHTTP, "http", []goodCase{
 		{
 			name: "curl -si -L: a 301 then a 200, CRLF",
@@ -140,12 +141,12 @@ func TestParseHTTPBad(t *testing.T) {
 		{"truncated status line", "HTTP/1.1 2", "status line"},
 		{"truncated ISAPI XML", `<?xml version="1.0"?><DeviceInfo xmlns="http://www.hikvision.com/ver20/XMLSchema"><model>DS-2CD`, "truncated"},
 		{"truncated ISAPI JSON", `{"response": {"DeviceInfo": {"model": "DS-`, "truncated"},
-		{"SADP XML", string(readTestdata(t, "sadp-001.xml")), "not an HTTP response (a SADP message)"},
-		{"DHIP JSON", string(readTestdata(t, "dhip-001.json")), "not an HTTP response (a DHIP"},
-		{"WS-Discovery SOAP", string(readTestdata(t, "wsd-001.xml")), "not an HTTP response (a SOAP envelope)"},
-		{"SSDP response", string(readTestdata(t, "ssdp-001.txt")), "SSDP"},
-		{"RTSP response", string(readTestdata(t, "rtsp-003.txt")), "not an HTTP response (an RTSP response)"},
-		{"RTSP transcript", string(readTestdata(t, "rtsp-001.txt")), "not an HTTP response (a request)"},
+		{"SADP XML", string(identitytest.ReadFile(t, "sadp-001.xml")), "not an HTTP response (a SADP message)"},
+		{"DHIP JSON", string(identitytest.ReadFile(t, "dhip-001.json")), "not an HTTP response (a DHIP"},
+		{"WS-Discovery SOAP", string(identitytest.ReadFile(t, "wsd-001.xml")), "not an HTTP response (a SOAP envelope)"},
+		{"SSDP response", string(identitytest.ReadFile(t, "ssdp-001.txt")), "SSDP"},
+		{"RTSP response", string(identitytest.ReadFile(t, "rtsp-003.txt")), "not an HTTP response (an RTSP response)"},
+		{"RTSP transcript", string(identitytest.ReadFile(t, "rtsp-001.txt")), "not an HTTP response (a request)"},
 		{"HTTP request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "not an HTTP response (a request)"},
 		{"PEM", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "not an HTTP response (PEM data)"},
 		{"other XML", `<root><a>1</a></root>`, "not a known identity document"},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nvrguard/nvrguard/drivers/banner/bannertest"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -68,14 +69,14 @@ func proberFor(cam *bannertest.Camera, timeout time.Duration) *Prober {
 }
 
 func hikCamera(t *testing.T) *bannertest.Camera {
-	rtsp := rtspResponses(t, readTestdata(t, "rtsp-001.txt"))
+	rtsp := rtspResponses(t, identitytest.ReadFile(t, "rtsp-001.txt"))
 	if len(rtsp) != 3 {
 		t.Fatalf("rtsp-001.txt holds %d responses, want 3", len(rtsp))
 	}
 	return &bannertest.Camera{
 		HTTP: map[string][]byte{
-			"/":                        []byte(crlf(string(readTestdata(t, "http-hik-401-001.txt")))),
-			"/ISAPI/System/deviceInfo": httpOK("application/xml", readTestdata(t, "http-isapi-001.xml")),
+			"/":                        []byte(crlf(string(identitytest.ReadFile(t, "http-hik-401-001.txt")))),
+			"/ISAPI/System/deviceInfo": httpOK("application/xml", identitytest.ReadFile(t, "http-isapi-001.xml")),
 		},
 		RTSP:       rtsp[:2], // OPTIONS 200, then DESCRIBE 401: the prober never authenticates
 		TLSSubject: hikSubject,

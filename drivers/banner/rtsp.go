@@ -20,14 +20,7 @@ import (
 // their maker (s=, o=, a=Media_header, a=appversion, a=packetization-supported,
 // a=rtppayload-supported, a=tool and a=x-*) as sdp facts.
 func ParseRTSP(b []byte) ([]identity.Identity, error) {
-	if err := checkInput(b); err != nil {
-		return nil, err
-	}
-	id := identity.Identity{Source: identity.SourceRTSP}
-	if err := parseRTSPInto(&id, trimLead(b)); err != nil {
-		return nil, err
-	}
-	return []identity.Identity{id}, nil
+	return parseOne(b, identity.SourceRTSP, parseRTSPInto)
 }
 
 func isRTSPStart(line string) bool {
@@ -75,38 +68,18 @@ func parseRTSPInto(id *identity.Identity, t []byte) error {
 // A body runs up to the next start line or the end of the input.
 func parseRTSPTranscript(id *identity.Identity, b []byte) error {
 	responses := 0
-	for pos := 0; pos < len(b); {
-		line, next := nextLine(b, pos)
-		if strings.TrimSpace(line) == "" {
-			pos = next
-			continue
-		}
-		if !isRTSPStart(line) {
-			return errors.New("banner: malformed RTSP start line")
-		}
-		if err := checkText(line); err != nil {
-			return err
-		}
-		hs, start, err := readHeaders(b, next, true, isRTSPStart)
-		if err != nil {
-			return err
-		}
-		end := start
-		for end < len(b) {
-			l, n := nextLine(b, end)
-			if isRTSPStart(l) {
-				break
-			}
-			end = n
-		}
+	err := eachMessage(b, isRTSPStart, "banner: malformed RTSP start line", func(line string, hs []header, body []byte) error {
 		if isStatusLine(line, "RTSP") {
 			if responses == 0 {
 				id.Add(identity.FieldProtocol, TellRTSPResponse)
 			}
 			responses++
-			addRTSPMessage(id, hs, b[start:end])
+			addRTSPMessage(id, hs, body)
 		}
-		pos = end
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if responses == 0 {
 		return errors.New("banner: RTSP transcript holds no response")

@@ -3,6 +3,8 @@ package banner
 import (
 	"strings"
 	"testing"
+
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 func TestParseRTSP(t *testing.T) {
@@ -49,13 +51,13 @@ func TestParseRTSP(t *testing.T) {
 
 func TestParseRTSPBad(t *testing.T) {
 	runBad(t, ParseRTSP, append(commonBad(), []badCase{
-		{"HTTP response", string(readTestdata(t, "http-hik-401-001.txt")), "not an RTSP response (an HTTP response)"},
+		{"HTTP response", string(identitytest.ReadFile(t, "http-hik-401-001.txt")), "not an RTSP response (an HTTP response)"},
 		{"HTTP request", "GET / HTTP/1.0\r\n\r\n", "not an RTSP response (an HTTP request)"},
 		{"requests only", "OPTIONS rtsp://10.0.0.2/ RTSP/1.0\r\nCSeq: 1\r\n\r\nDESCRIBE rtsp://10.0.0.2/ RTSP/1.0\r\nCSeq: 2\r\n\r\n", "no response"},
 		{"non-UTF-8 header block", "RTSP/1.0 200 OK\r\nServer: \xc3\x28\r\n\r\n", "not UTF-8"},
 		{"truncated status line", "RTSP/1.0 ", "status line"},
-		{"SADP XML", string(readTestdata(t, "sadp-001.xml")), "not an RTSP response"},
-		{"DHIP JSON", string(readTestdata(t, "dhip-001.json")), "not an RTSP response"},
+		{"SADP XML", string(identitytest.ReadFile(t, "sadp-001.xml")), "not an RTSP response"},
+		{"DHIP JSON", string(identitytest.ReadFile(t, "dhip-001.json")), "not an RTSP response"},
 		{"PEM", "-----BEGIN CERTIFICATE-----\n", "not an RTSP response"},
 		{"free text lines", "hello\nworld\n", "not an RTSP response"},
 		{"line too long", "Server-ish " + strings.Repeat("x", 250), "too long"},

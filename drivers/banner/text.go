@@ -32,6 +32,19 @@ func checkInput(b []byte) error {
 	return nil
 }
 
+// parseOne checks b as every parser does and returns the one identity of
+// source that into records from b without its leading BOM and white space.
+func parseOne(b []byte, source string, into func(*identity.Identity, []byte) error) ([]identity.Identity, error) {
+	if err := checkInput(b); err != nil {
+		return nil, err
+	}
+	id := identity.Identity{Source: source}
+	if err := into(&id, trimLead(b)); err != nil {
+		return nil, err
+	}
+	return []identity.Identity{id}, nil
+}
+
 // trimLead drops a leading byte order mark and white space.
 func trimLead(b []byte) []byte {
 	return bytes.TrimLeft(bytes.TrimPrefix(b, utf8BOM), " \t\r\n")
@@ -126,6 +139,43 @@ func readHeaders(b []byte, pos int, lenient bool, stop func(string) bool) ([]hea
 		hs = append(hs, h)
 	}
 	return hs, pos, nil
+}
+
+// eachMessage reads messages in a row, each a start line that isStart
+// accepts, its header block and a body that runs up to the next start line
+// or the end of b, and calls fn for each. Blank lines before a start line
+// are skipped; any other line there is the error malformed.
+func eachMessage(b []byte, isStart func(string) bool, malformed string, fn func(line string, hs []header, body []byte) error) error {
+	for pos := 0; pos < len(b); {
+		line, next := nextLine(b, pos)
+		if strings.TrimSpace(line) == "" {
+			pos = next
+			continue
+		}
+		if !isStart(line) {
+			return errors.New(malformed)
+		}
+		if err := checkText(line); err != nil {
+			return err
+		}
+		hs, start, err := readHeaders(b, next, true, isStart)
+		if err != nil {
+			return err
+		}
+		end := start
+		for end < len(b) {
+			l, n := nextLine(b, end)
+			if isStart(l) {
+				break
+			}
+			end = n
+		}
+		if err := fn(line, hs, b[start:end]); err != nil {
+			return err
+		}
+		pos = end
+	}
+	return nil
 }
 
 // commonHeaders are header names a single "Name: value" line must carry to

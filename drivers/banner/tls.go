@@ -23,21 +23,15 @@ import (
 // Facts: tls-subject and tls-issuer (RFC 2253, most specific first),
 // tls-org and tls-cn (subject O and CN), tls-issuer-org and tls-san.
 func ParseTLS(b []byte) ([]identity.Identity, error) {
-	if err := checkInput(b); err != nil {
-		return nil, err
-	}
-	id := identity.Identity{Source: identity.SourceTLS}
-	t := trimLead(b)
-	var err error
+	return parseOne(b, identity.SourceTLS, parseTLSInto)
+}
+
+// parseTLSInto reads PEM data from its first BEGIN line, or else DN text.
+func parseTLSInto(id *identity.Identity, t []byte) error {
 	if i := bytes.Index(t, []byte("-----BEGIN ")); i >= 0 {
-		err = parsePEM(&id, t[i:])
-	} else {
-		err = parseDNText(&id, t)
+		return parsePEM(id, t[i:])
 	}
-	if err != nil {
-		return nil, err
-	}
-	return []identity.Identity{id}, nil
+	return parseDNText(id, t)
 }
 
 // parsePEM records the first CERTIFICATE block of PEM data.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 var hikSubject = pkix.Name{
@@ -145,7 +147,7 @@ func TestParseTLSBad(t *testing.T) {
 		{"PEM private key", keyPEM, "no CERTIFICATE block"},
 		{"truncated PEM", good[:len(good)/2], "truncated"},
 		{"garbage in a CERTIFICATE block", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "truncated or malformed"},
-		{"HTTP response", string(readTestdata(t, "http-hik-401-001.txt")), "not a certificate or distinguished name"},
+		{"HTTP response", string(identitytest.ReadFile(t, "http-hik-401-001.txt")), "not a certificate or distinguished name"},
 		{"free text", "hello world", "not a certificate or distinguished name"},
 		{"unknown attribute names only", "FOO=bar,BAZ=qux", "not a certificate"},
 		{"unterminated quote", `subject=C = CN, O = "HIKVISION`, "malformed distinguished name"},

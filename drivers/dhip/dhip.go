@@ -76,9 +76,10 @@ func Probe() []byte {
 // broadcast on Port every round.
 //
 // Its Parse accepts only the datagram forms (a DHIP frame or a bare JSON
-// body, not the text renderings Parse also reads). It keeps the
-// IPv4Address.IPAddress a reply reports as Identity.Addr and falls back to
-// the datagram's source address when the reply has none.
+// body, not the text renderings Parse also reads). It takes the datagram's
+// source address as Identity.Addr, since DHIP replies cross subnets; an
+// IPv4Address.IPAddress the reply reports that differs is kept as a
+// discovery.FieldReportedIP fact (see discovery.SenderAddr).
 func Spec() discovery.Spec {
 	return discovery.Spec{
 		Name:      identity.SourceDHIP,
@@ -86,25 +87,11 @@ func Spec() discovery.Spec {
 		Groups:    []netip.Addr{Group()},
 		Broadcast: true,
 		Probes:    func() [][]byte { return [][]byte{Probe()} },
-		Parse:     parseFrom,
+		Parse:     discovery.SenderAddr(parseDatagram),
 	}
 }
 
-// parseFrom adapts Parse to discovery.Spec.Parse.
-func parseFrom(from netip.AddrPort, b []byte) ([]identity.Identity, error) {
-	ids, err := parse(b, false)
-	if err != nil {
-		return nil, err
-	}
-	// The device answers from where it is; the address it reports may be
-	// another subnet's (DHIP replies cross subnets).
-	if src := from.Addr().Unmap(); src.IsValid() {
-		for i := range ids {
-			if rep := ids[i].Addr; rep.IsValid() && rep != src {
-				ids[i].Add("reported-ip", rep.String())
-			}
-			ids[i].Addr = src
-		}
-	}
-	return ids, nil
+// parseDatagram is parse without the renderings that are not datagrams.
+func parseDatagram(b []byte) ([]identity.Identity, error) {
+	return parse(b, false)
 }

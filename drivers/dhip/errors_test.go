@@ -3,12 +3,12 @@ package dhip_test
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 // header returns a 32-byte DHIP header with magic m and body length n.
@@ -22,14 +22,9 @@ func header(m string, n int) []byte {
 }
 
 func TestParseErrors(t *testing.T) {
-	good := readFile(t, "dhip-001.json")
+	good := identitytest.ReadFile(t, "dhip-001.json")
 	framed := dhiptest.Frame(good)
-	cases := []struct {
-		name     string
-		in       []byte
-		want     string // a substring of the error
-		notReply bool
-	}{
+	identitytest.RunErrors(t, "dhip: ", dhip.Parse, dhip.ErrNotReply, identitytest.ErrorCases{
 		{"empty", nil, "empty", false},
 		{"too large", append(bytes.Clone(good), bytes.Repeat([]byte(" "), 64<<10)...), "too large", false},
 		{"JSON not UTF-8", []byte("{\"method\":\"client.notifyDevInfo\",\"params\":{\"deviceInfo\":{\"DeviceType\":\"\xff\"}}}"), "not UTF-8", false},
@@ -60,22 +55,5 @@ func TestParseErrors(t *testing.T) {
 		{"CSV with a ragged row", []byte("ip,method\n192.0.2.1,client.notifyDevInfo,extra\n"), "malformed CSV", false},
 		{"Ruby pp with Ruby-only syntax", []byte(`{"mac"=>:sym, "method"=>"client.notifyDevInfo"}`), "malformed JSON", false},
 		{"header too long before body", append(append([]byte("DHIP"), bytes.Repeat([]byte{0}, 300)...), good...), "within 256 bytes", false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ids, err := dhip.Parse(tc.in)
-			if err == nil {
-				t.Fatalf("Parse = %v, want an error", ids)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if !strings.HasPrefix(err.Error(), "dhip: ") || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q is not a one-line dhip: error", err)
-			}
-			if got := errors.Is(err, dhip.ErrNotReply); got != tc.notReply {
-				t.Errorf("errors.Is(err, ErrNotReply) = %v, want %v", got, tc.notReply)
-			}
-		})
-	}
+	})
 }

@@ -10,15 +10,14 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 // FuzzParse checks that Parse and Spec's Parse never panic, return one-line
 // dhip errors, and only return clean identities that carry the tell.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"dhip-001.json", "dhip-003.txt", "dhip-005.csv"} {
-		f.Add(readFile(f, name))
-	}
-	f.Add(dhiptest.Frame(readFile(f, "dhip-001.json")))
+	identitytest.SeedFiles(f, "dhip-001.json", "dhip-003.txt", "dhip-005.csv")
+	f.Add(dhiptest.Frame(identitytest.ReadFile(f, "dhip-001.json")))
 	f.Add(dhip.Probe())
 	f.Add([]byte(`{ "Name" : "SystemInfo", "SystemInfo" : { "DeviceModel" : "X", "SerialNo" : "Y" } }`))
 	spec := dhip.Spec()

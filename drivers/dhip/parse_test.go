@@ -1,86 +1,23 @@
 package dhip_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the parser's output")
-
-// goldenIdentity is the JSON form of an identity in golden files.
-type goldenIdentity struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func marshalIdentities(t *testing.T, ids []identity.Identity) []byte {
-	t.Helper()
-	out := make([]goldenIdentity, 0, len(ids))
-	for _, id := range ids {
-		g := goldenIdentity{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-		if id.Addr.IsValid() {
-			g.Addr = id.Addr.String()
-		}
-		out = append(out, g)
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseGolden(t *testing.T) {
-	cases := []struct {
-		golden string
-		input  func(t *testing.T) []byte
-	}{
-		{"dhip-001", func(t *testing.T) []byte { return readFile(t, "dhip-001.json") }},
-		{"dhip-001-framed", func(t *testing.T) []byte { return dhiptest.Frame(readFile(t, "dhip-001.json")) }},
-		{"dhip-003", func(t *testing.T) []byte { return readFile(t, "dhip-003.txt") }},
-		{"dhip-005", func(t *testing.T) []byte { return readFile(t, "dhip-005.csv") }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.golden, func(t *testing.T) {
-			ids, err := dhip.Parse(tc.input(t))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := marshalIdentities(t, ids)
-			golden := filepath.Join("testdata", tc.golden+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Parse differs from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
-		})
-	}
+	identitytest.GoldenFiles(t, dhip.Parse, "dhip-001.json", "dhip-003.txt", "dhip-005.csv")
+	t.Run("dhip-001-framed", func(t *testing.T) {
+		ids, err := dhip.Parse(dhiptest.Frame(identitytest.ReadFile(t, "dhip-001.json")))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		identitytest.Golden(t, "dhip-001-framed", ids)
+	})
 }
 
 // TestParseCorpusValues states the key values of the corpus replies by
@@ -97,11 +34,8 @@ func TestParseCorpusValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			ids, err := dhip.Parse(readFile(t, tc.file))
-			if err != nil || len(ids) != 1 {
-				t.Fatalf("Parse = %d identities, %v; want 1, nil", len(ids), err)
-			}
-			id := ids[0]
+			ids, err := dhip.Parse(identitytest.ReadFile(t, tc.file))
+			id := identitytest.One(t, ids, err)
 			checks := []struct{ what, got, want string }{
 				{"source", id.Source, identity.SourceDHIP},
 				{"protocol", id.Get(identity.FieldProtocol), "dhip-notifydevinfo"},

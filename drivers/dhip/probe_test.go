@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/dhip"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 // probeHex is the ConfigTool datagram of PROTOCOLS.md 2.1.
@@ -43,7 +44,7 @@ func TestSpec(t *testing.T) {
 
 func TestSpecParse(t *testing.T) {
 	from := netip.MustParseAddrPort("10.0.0.9:37810")
-	good := readFile(t, "dhip-001.json")
+	good := identitytest.ReadFile(t, "dhip-001.json")
 	cases := []struct {
 		name    string
 		from    netip.AddrPort
@@ -54,8 +55,8 @@ func TestSpecParse(t *testing.T) {
 		{"source address wins over the reported one", from, good, "10.0.0.9", false},
 		{"source fills a missing address", from, []byte(`{"method":"client.notifyDevInfo","params":{"deviceInfo":{"DeviceType":"X"}}}`), "10.0.0.9", false},
 		{"IPv4-mapped source", netip.AddrPortFrom(netip.MustParseAddr("::ffff:10.0.0.9"), 37810), []byte(`{"method":"client.notifyDevInfo","params":{"deviceInfo":{"IPv4Address":{"IPAddress":"0.0.0.0"}}}}`), "10.0.0.9", false},
-		{"Ruby pp is not a datagram", from, readFile(t, "dhip-003.txt"), "", true},
-		{"CSV is not a datagram", from, readFile(t, "dhip-005.csv"), "", true},
+		{"Ruby pp is not a datagram", from, identitytest.ReadFile(t, "dhip-003.txt"), "", true},
+		{"CSV is not a datagram", from, identitytest.ReadFile(t, "dhip-005.csv"), "", true},
 	}
 	spec := dhip.Spec()
 	for _, tc := range cases {

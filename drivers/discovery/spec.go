@@ -36,3 +36,34 @@ type Spec struct {
 	// this protocol. from is the sender of the datagram.
 	Parse func(from netip.AddrPort, b []byte) ([]identity.Identity, error)
 }
+
+// FieldReportedIP is the fact in which SenderAddr keeps the address a reply
+// reported when it differs from the address the datagram came from.
+const FieldReportedIP = "reported-ip"
+
+// SenderAddr adapts parse to Spec.Parse for protocols whose replies report
+// the device's address themselves (SADP, DHIP). Each identity's Addr becomes
+// the datagram's source: that is where the device answers from, whatever it
+// reports (a factory-fresh camera, or one on another subnet, reports an
+// address that is not where it is). A reported address that differs is
+// kept as a FieldReportedIP fact. Without a valid source the identities are
+// returned as parse gave them.
+func SenderAddr(parse func([]byte) ([]identity.Identity, error)) func(netip.AddrPort, []byte) ([]identity.Identity, error) {
+	return func(from netip.AddrPort, b []byte) ([]identity.Identity, error) {
+		ids, err := parse(b)
+		if err != nil {
+			return nil, err
+		}
+		src := from.Addr().Unmap()
+		if !src.IsValid() {
+			return ids, nil
+		}
+		for i := range ids {
+			if rep := ids[i].Addr; rep.IsValid() && rep != src {
+				ids[i].Add(FieldReportedIP, rep.String())
+			}
+			ids[i].Addr = src
+		}
+		return ids, nil
+	}
+}

@@ -2,21 +2,15 @@ package onvif
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/onvif-caps-001.xml", "testdata/onvif-devinfo-lorex.xml"} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	identitytest.SeedFiles(f, "onvif-caps-001.xml", "onvif-devinfo-lorex.xml")
 	f.Add(GetDeviceInformationRequest())
 	f.Add([]byte(billionLaughs))
 	f.Add([]byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code></s:Fault></s:Body></s:Envelope>`))

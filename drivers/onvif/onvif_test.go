@@ -2,83 +2,23 @@ package onvif
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden is the JSON shape of an identity in the golden files.
-type golden struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func toGolden(ids []identity.Identity) []golden {
-	out := make([]golden, 0, len(ids))
-	for _, id := range ids {
-		g := golden{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-		if id.Addr.IsValid() {
-			g.Addr = id.Addr.String()
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
 func TestParseGolden(t *testing.T) {
-	for _, name := range []string{"onvif-caps-001.xml", "onvif-devinfo-lorex.xml"} {
-		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids, err := Parse(in)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got, err := json.MarshalIndent(toGolden(ids), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", strings.TrimSuffix(name, ".xml")+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Parse(%s) differs from %s:\n%s", name, path, got)
-			}
-		})
-	}
+	identitytest.GoldenFiles(t, Parse, "onvif-caps-001.xml", "onvif-devinfo-lorex.xml")
 }
 
 // TestParseFacts pins the facts the policy depends on, independently of the
 // golden files.
 func TestParseFacts(t *testing.T) {
-	caps, err := os.ReadFile("testdata/onvif-caps-001.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := os.ReadFile("testdata/onvif-devinfo-lorex.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	caps := identitytest.ReadFile(t, "onvif-caps-001.xml")
+	info := identitytest.ReadFile(t, "onvif-devinfo-lorex.xml")
 	tests := []struct {
 		name string
 		in   []byte
@@ -115,33 +55,20 @@ func TestParseFacts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := Parse(tc.in)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if len(ids) != 1 {
-				t.Fatalf("got %d identities, want 1", len(ids))
-			}
-			id := ids[0]
+			id := identitytest.One(t, ids, err)
 			if id.Source != identity.SourceONVIF {
 				t.Errorf("Source = %q", id.Source)
 			}
-			if got := addrString(id); got != tc.addr {
+			if got := identitytest.Addr(id.Addr); got != tc.addr {
 				t.Errorf("Addr = %q, want %q", got, tc.addr)
 			}
-			for _, f := range tc.want {
-				if !hasFact(id, f) {
-					t.Errorf("missing fact %+v in %+v", f, id.Facts)
-				}
-			}
+			identitytest.HasFacts(t, id, tc.want...)
 		})
 	}
 }
 
 func TestParseErrors(t *testing.T) {
-	caps, err := os.ReadFile("testdata/onvif-caps-001.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	caps := identitytest.ReadFile(t, "onvif-caps-001.xml")
 	tests := []struct {
 		name string
 		in   []byte
@@ -177,15 +104,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := Parse(tc.in)
-			if err == nil {
-				t.Fatalf("Parse = %+v, want an error containing %q", ids, tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 160 {
-				t.Errorf("error is not a short single line: %q", err)
-			}
+			identitytest.CheckError(t, "onvif: ", ids, err, tc.want)
 		})
 	}
 }
@@ -248,22 +167,6 @@ func TestRequests(t *testing.T) {
 			}
 		})
 	}
-}
-
-func hasFact(id identity.Identity, f identity.Fact) bool {
-	for _, g := range id.Facts {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
-
-func addrString(id identity.Identity) string {
-	if !id.Addr.IsValid() {
-		return ""
-	}
-	return id.Addr.String()
 }
 
 // wsdProbe returns a WS-Discovery Probe envelope, a SOAP message that is

@@ -3,26 +3,19 @@ package sadp_test
 import (
 	"errors"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
 )
 
 // FuzzParse checks that Parse and Spec's Parse never panic, return one-line
 // sadp errors, and only return clean identities.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"sadp-001.xml", "sadp-003.xml"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	identitytest.SeedFiles(f, "sadp-001.xml", "sadp-003.xml")
 	f.Add(sadp.Probe("8282F1DB-2FA6-4709-B261-3C6B6A48CA17"))
 	f.Add([]byte(`<s:ProbeMatch xmlns:s="urn:x"><s:MAC>44-47-cc-37-ce-81</s:MAC></s:ProbeMatch>`))
 	spec := sadp.Spec()

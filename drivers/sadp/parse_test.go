@@ -2,79 +2,19 @@ package sadp_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the parser's output")
-
-// goldenIdentity is the JSON form of an identity in golden files.
-type goldenIdentity struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func marshalIdentities(t *testing.T, ids []identity.Identity) []byte {
-	t.Helper()
-	out := make([]goldenIdentity, 0, len(ids))
-	for _, id := range ids {
-		g := goldenIdentity{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-		if id.Addr.IsValid() {
-			g.Addr = id.Addr.String()
-		}
-		out = append(out, g)
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return append(b, '\n')
-}
-
-func readFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseGolden(t *testing.T) {
-	for _, name := range []string{"sadp-001.xml", "sadp-003.xml"} {
-		t.Run(name, func(t *testing.T) {
-			ids, err := sadp.Parse(readFile(t, name))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got := marshalIdentities(t, ids)
-			golden := filepath.Join("testdata", strings.TrimSuffix(name, filepath.Ext(name))+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Parse(%s) differs from %s:\ngot:\n%s\nwant:\n%s", name, golden, got, want)
-			}
-		})
-	}
+	identitytest.GoldenFiles(t, sadp.Parse, "sadp-001.xml", "sadp-003.xml")
 }
 
 // TestParseCorpusValues states the key values of the corpus replies by
@@ -88,11 +28,8 @@ func TestParseCorpusValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			ids, err := sadp.Parse(readFile(t, tc.file))
-			if err != nil || len(ids) != 1 {
-				t.Fatalf("Parse = %d identities, %v; want 1, nil", len(ids), err)
-			}
-			id := ids[0]
+			ids, err := sadp.Parse(identitytest.ReadFile(t, tc.file))
+			id := identitytest.One(t, ids, err)
 			checks := []struct{ what, got, want string }{
 				{"source", id.Source, identity.SourceSADP},
 				{"protocol", id.Get(identity.FieldProtocol), "sadp-probematch"},
@@ -170,50 +107,15 @@ func TestParseVariants(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := sadp.Parse([]byte(tc.in))
-			if err != nil || len(ids) != 1 {
-				t.Fatalf("Parse = %d identities, %v; want 1, nil", len(ids), err)
-			}
-			id := ids[0]
-			if !equalFacts(id.Facts, tc.facts) {
-				t.Errorf("facts = %v, want %v", id.Facts, tc.facts)
-			}
-			if id.MAC != tc.mac {
-				t.Errorf("MAC = %q, want %q", id.MAC, tc.mac)
-			}
-			addr := ""
-			if id.Addr.IsValid() {
-				addr = id.Addr.String()
-			}
-			if addr != tc.addr {
-				t.Errorf("Addr = %q, want %q", addr, tc.addr)
-			}
+			id := identitytest.One(t, ids, err)
+			identitytest.Exactly(t, id, tc.facts, tc.mac, tc.addr)
 		})
 	}
 }
 
-func equalFacts(a, b []identity.Fact) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestParseErrors(t *testing.T) {
-	good, err := os.ReadFile(filepath.Join("testdata", "sadp-001.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name     string
-		in       []byte
-		want     string // a substring of the error
-		notReply bool
-	}{
+	good := identitytest.ReadFile(t, "sadp-001.xml")
+	identitytest.RunErrors(t, "sadp: ", sadp.Parse, sadp.ErrNotReply, identitytest.ErrorCases{
 		{"empty", nil, "empty", false},
 		{"too large", append(bytes.Clone(good), bytes.Repeat([]byte(" "), 64<<10)...), "too large", false},
 		{"not UTF-8", []byte("<ProbeMatch><DeviceDescription>\xff\xfe</DeviceDescription></ProbeMatch>"), "not UTF-8", false},
@@ -237,24 +139,7 @@ func TestParseErrors(t *testing.T) {
 		{"too deep", []byte(strings.Repeat("<ProbeMatch>", 20)), "nested deeper", false},
 		{"too many elements", []byte("<ProbeMatch>" + strings.Repeat("<MAC/>", 600) + "</ProbeMatch>"), "more than", false},
 		{"undefined entity", []byte(`<ProbeMatch><DeviceSN>&foo;</DeviceSN></ProbeMatch>`), "malformed XML", false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ids, err := sadp.Parse(tc.in)
-			if err == nil {
-				t.Fatalf("Parse = %v, want an error", ids)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if !strings.HasPrefix(err.Error(), "sadp: ") || strings.Contains(err.Error(), "\n") {
-				t.Errorf("error %q is not a one-line sadp: error", err)
-			}
-			if got := errors.Is(err, sadp.ErrNotReply); got != tc.notReply {
-				t.Errorf("errors.Is(err, ErrNotReply) = %v, want %v", got, tc.notReply)
-			}
-		})
-	}
+	})
 }
 
 func TestSpecParse(t *testing.T) {
@@ -262,7 +147,7 @@ func TestSpecParse(t *testing.T) {
 	other := netip.MustParseAddrPort("10.0.0.9:37020")
 	mapped := netip.AddrPortFrom(netip.MustParseAddr("::ffff:10.0.0.9"), 37020)
 	noIP := []byte(`<ProbeMatch><DeviceSN>S</DeviceSN><IPv4Address>bogus</IPv4Address></ProbeMatch>`)
-	good := readFile(t, "sadp-001.xml")
+	good := identitytest.ReadFile(t, "sadp-001.xml")
 	cases := []struct {
 		name       string
 		from       netip.AddrPort

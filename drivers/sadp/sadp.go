@@ -28,6 +28,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 )
 
 // Port is the UDP port SADP probes are sent to.
@@ -44,7 +46,7 @@ const (
 	FieldOEMCode = "oem-code"
 	// FieldReportedIP holds the IPv4Address a reply reported when it
 	// differs from the address the datagram came from (added by Spec).
-	FieldReportedIP = "reported-ip"
+	FieldReportedIP = discovery.FieldReportedIP
 )
 
 // TellProbeMatch is the protocol tell recorded for a well-formed ProbeMatch.

@@ -22,25 +22,6 @@ func Spec() discovery.Spec {
 		Groups:    []netip.Addr{Group()},
 		Broadcast: true,
 		Probes:    func() [][]byte { return [][]byte{Probe(NewUUID())} },
-		Parse:     parseFrom,
+		Parse:     discovery.SenderAddr(Parse),
 	}
-}
-
-// parseFrom adapts Parse to discovery.Spec.Parse.
-func parseFrom(from netip.AddrPort, b []byte) ([]identity.Identity, error) {
-	ids, err := Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	src := from.Addr().Unmap()
-	if !src.IsValid() {
-		return ids, nil
-	}
-	for i := range ids {
-		if rep := ids[i].Addr; rep.IsValid() && rep != src {
-			ids[i].Add(FieldReportedIP, rep.String())
-		}
-		ids[i].Addr = src
-	}
-	return ids, nil
 }

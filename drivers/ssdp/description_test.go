@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 const embedded = `<?xml version="1.0" encoding="utf-8"?>
@@ -41,7 +42,7 @@ func TestParseDescription(t *testing.T) {
 		want []identity.Fact
 		not  []identity.Fact
 	}{
-		{"axis", string(readFile(t, "upnp-desc-001.xml")), []identity.Fact{
+		{"axis", string(identitytest.ReadFile(t, "upnp-desc-001.xml")), []identity.Fact{
 			{Field: "protocol", Value: "upnp-description"},
 			{Field: "manufacturer", Value: "AXIS"},
 			{Field: "url", Value: "http://www.axis.com/"},
@@ -76,13 +77,9 @@ func TestParseDescription(t *testing.T) {
 			if len(ids) != 1 || ids[0].Source != "upnp" || ids[0].Addr.IsValid() || ids[0].MAC != "" {
 				t.Fatalf("identities = %+v", ids)
 			}
-			for _, f := range tc.want {
-				if !hasFact(ids[0], f) {
-					t.Errorf("missing fact %+v in %+v", f, ids[0].Facts)
-				}
-			}
+			identitytest.HasFacts(t, ids[0], tc.want...)
 			for _, f := range tc.not {
-				if hasFact(ids[0], f) {
+				if identitytest.HasFact(ids[0], f) {
 					t.Errorf("unexpected fact %+v", f)
 				}
 			}
@@ -91,7 +88,7 @@ func TestParseDescription(t *testing.T) {
 }
 
 func TestParseDescriptionErrors(t *testing.T) {
-	axis := readFile(t, "upnp-desc-001.xml")
+	axis := identitytest.ReadFile(t, "upnp-desc-001.xml")
 	tests := []struct {
 		name string
 		in   string
@@ -121,21 +118,13 @@ func TestParseDescriptionErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := ParseDescription([]byte(tc.in))
-			if err == nil {
-				t.Fatalf("ParseDescription = %+v, want an error", ids)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-			if strings.Contains(err.Error(), "\n") || len(err.Error()) > 160 {
-				t.Errorf("error is not a short single line: %q", err)
-			}
+			identitytest.CheckError(t, "ssdp: ", ids, err, tc.want)
 		})
 	}
 }
 
 func TestFetchDescription(t *testing.T) {
-	axis := readFile(t, "upnp-desc-001.xml")
+	axis := identitytest.ReadFile(t, "upnp-desc-001.xml")
 	var hits atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("/rootdesc1.xml", func(w http.ResponseWriter, r *http.Request) {

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 func FuzzParse(f *testing.F) {
-	f.Add(readFile(f, "ssdp-001.txt"))
+	identitytest.SeedFiles(f, "ssdp-001.txt")
 	f.Add(MSearch("ssdp:all", 2))
 	f.Add([]byte("NOTIFY * HTTP/1.1\nNT: upnp:rootdevice\nNTS: ssdp:alive\nUSN: uuid:2f402f80-da50-11e1-9b23-001788102201::upnp:rootdevice\nLOCATION: http://[fe80::1%25eth0]:80/\n\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -18,7 +19,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzParseDescription(f *testing.F) {
-	f.Add(readFile(f, "upnp-desc-001.xml"))
+	identitytest.SeedFiles(f, "upnp-desc-001.xml")
 	f.Add([]byte(embedded))
 	f.Add([]byte(`<?xml version="1.0"?><!DOCTYPE root [<!ENTITY a "a">]><root xmlns="urn:schemas-upnp-org:device-1-0"><device><manufacturer>&a;</manufacturer></device></root>`))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -2,83 +2,22 @@ package ssdp
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden is the JSON shape of an identity in the golden files.
-type golden struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestGolden(t *testing.T) {
-	tests := []struct {
-		file  string
-		parse func([]byte) ([]identity.Identity, error)
-	}{
-		{"ssdp-001.txt", Parse},
-		{"upnp-desc-001.xml", ParseDescription},
-	}
-	for _, tc := range tests {
-		t.Run(tc.file, func(t *testing.T) {
-			ids, err := tc.parse(readFile(t, tc.file))
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			var gs []golden
-			for _, id := range ids {
-				g := golden{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-				if id.Addr.IsValid() {
-					g.Addr = id.Addr.String()
-				}
-				gs = append(gs, g)
-			}
-			got, err := json.MarshalIndent(gs, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", strings.TrimSuffix(tc.file, filepath.Ext(tc.file))+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s:\n%s", tc.file, path, got)
-			}
-		})
-	}
+	identitytest.GoldenFiles(t, Parse, "ssdp-001.txt")
+	identitytest.GoldenFiles(t, ParseDescription, "upnp-desc-001.xml")
 }
 
 func TestParse(t *testing.T) {
-	axis := readFile(t, "ssdp-001.txt")
+	axis := identitytest.ReadFile(t, "ssdp-001.txt")
 	tests := []struct {
 		name string
 		in   string
@@ -120,26 +59,17 @@ func TestParse(t *testing.T) {
 			if len(ids) != 1 || ids[0].Source != "ssdp" || ids[0].MAC != "" {
 				t.Fatalf("identities = %+v", ids)
 			}
-			if got := addrString(ids[0].Addr); got != tc.addr {
+			if got := identitytest.Addr(ids[0].Addr); got != tc.addr {
 				t.Errorf("Addr = %q, want %q", got, tc.addr)
 			}
-			for _, f := range tc.want {
-				if !hasFact(ids[0], f) {
-					t.Errorf("missing fact %+v in %+v", f, ids[0].Facts)
-				}
-			}
+			identitytest.HasFacts(t, ids[0], tc.want...)
 		})
 	}
 }
 
 func TestParseErrors(t *testing.T) {
-	axis := readFile(t, "ssdp-001.txt")
-	tests := []struct {
-		name    string
-		in      []byte
-		want    string
-		notRepl bool
-	}{
+	axis := identitytest.ReadFile(t, "ssdp-001.txt")
+	identitytest.RunErrors(t, "ssdp: ", Parse, ErrNotReply, identitytest.ErrorCases{
 		{"empty", nil, "ssdp: empty input", false},
 		{"m-search", MSearch("ssdp:all", 2), "", true},
 		{"byebye", []byte("NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:byebye\r\nUSN: uuid:x::upnp:rootdevice\r\n\r\n"), "", true},
@@ -156,21 +86,7 @@ func TestParseErrors(t *testing.T) {
 		{"too large", append(append([]byte(nil), axis...), bytes.Repeat([]byte("X-Pad: 1\r\n"), 7000)...), "ssdp: input too large", false},
 		{"non-utf-8 server", bytes.Replace(axis, []byte("Linux"), []byte("Lin\xfcx"), 1), "ssdp: not UTF-8", false},
 		{"get request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "ssdp: not an SSDP message", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ids, err := Parse(tc.in)
-			if err == nil {
-				t.Fatalf("Parse = %+v, want an error", ids)
-			}
-			if errors.Is(err, ErrNotReply) != tc.notRepl {
-				t.Errorf("errors.Is(%v, ErrNotReply) = %v", err, !tc.notRepl)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestMSearch(t *testing.T) {
@@ -217,7 +133,7 @@ func TestSpec(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tc.location, err)
 		}
-		if got := addrString(ids[0].Addr); got != tc.want {
+		if got := identitytest.Addr(ids[0].Addr); got != tc.want {
 			t.Errorf("LOCATION %q: Addr = %q, want %q", tc.location, got, tc.want)
 		}
 	}
@@ -248,20 +164,4 @@ func TestUUIDMAC(t *testing.T) {
 			t.Errorf("uuidMAC(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
-}
-
-func hasFact(id identity.Identity, f identity.Fact) bool {
-	for _, g := range id.Facts {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
-
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }

@@ -5,12 +5,11 @@ import (
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"wsd-001.xml", "wsd-003.xml", "wsd-004.xml"} {
-		f.Add(readFile(f, name))
-	}
+	identitytest.SeedFiles(f, "wsd-001.xml", "wsd-003.xml", "wsd-004.xml")
 	f.Add(Probe("uuid:1"))
 	f.Add([]byte(matchWith("onvif://www.onvif.org/MAC/58:50:ed:1f:e3:85", "http://0.0.0.0/", "urn:uuid:aa85c000-6324-11b3-819e-5850ed1fe385")))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -72,20 +72,11 @@ func Spec() discovery.Spec {
 	}
 }
 
-// parseFrom is Parse with the UDP source as the address of identities whose
-// XAddrs give none (missing, 0.0.0.0, or link-local).
-func parseFrom(from netip.AddrPort, b []byte) ([]identity.Identity, error) {
-	ids, err := Parse(b)
-	if err != nil {
-		return nil, err
-	}
-	for i := range ids {
-		if a := ids[i].Addr; !a.IsValid() || a.IsUnspecified() || a.IsLinkLocalUnicast() {
-			ids[i].Addr = from.Addr().Unmap()
-		}
-	}
-	return ids, nil
-}
+// parseFrom is Parse with the UDP source as every identity's address: the
+// XAddrs a device advertises may name another network (or 0.0.0.0), and
+// the gateway only ever probes hosts that answered it. An advertised
+// address that differs is kept as a discovery.FieldReportedIP fact.
+var parseFrom = discovery.SenderAddr(Parse)
 
 // Parse turns a ProbeMatches envelope (one identity per ProbeMatch) or a
 // Hello envelope into identities. It returns ErrNotReply for a Probe, Bye,

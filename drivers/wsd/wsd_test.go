@@ -2,77 +2,19 @@ package wsd
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden is the JSON shape of an identity in the golden files.
-type golden struct {
-	Source string          `json:"source"`
-	Addr   string          `json:"addr,omitempty"`
-	MAC    string          `json:"mac,omitempty"`
-	Facts  []identity.Fact `json:"facts"`
-}
-
-func toGolden(ids []identity.Identity) []golden {
-	out := make([]golden, 0, len(ids))
-	for _, id := range ids {
-		g := golden{Source: id.Source, MAC: id.MAC, Facts: id.Facts}
-		if id.Addr.IsValid() {
-			g.Addr = id.Addr.String()
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestParseGolden(t *testing.T) {
-	for _, name := range []string{"wsd-001.xml", "wsd-003.xml", "wsd-004.xml"} {
-		t.Run(name, func(t *testing.T) {
-			ids, err := Parse(readFile(t, name))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			got, err := json.MarshalIndent(toGolden(ids), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", strings.TrimSuffix(name, ".xml")+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("Parse(%s) differs from %s:\n%s", name, path, got)
-			}
-		})
-	}
+	identitytest.GoldenFiles(t, Parse, "wsd-001.xml", "wsd-003.xml", "wsd-004.xml")
 }
 
 // TestParseFacts pins, sample by sample, the values the policy relies on.
@@ -85,7 +27,7 @@ func TestParseFacts(t *testing.T) {
 		want    []identity.Fact
 		wantNot []string // fields that must be absent
 	}{
-		{"hikvision probematch", readFile(t, "wsd-001.xml"), "192.168.0.218", "", []identity.Fact{
+		{"hikvision probematch", identitytest.ReadFile(t, "wsd-001.xml"), "192.168.0.218", "", []identity.Fact{
 			{Field: "protocol", Value: "wsd-probematch"},
 			{Field: "uuid", Value: "urn:uuid:18ec6401-3aa0-11b5-83f6-b4a3820fd92d"},
 			{Field: "types", Value: "tds:Device"},
@@ -99,14 +41,14 @@ func TestParseFacts(t *testing.T) {
 			{Field: "xmlns", Value: "http://www.hikvision.com/2011/event/topics"},
 			{Field: "xml-style", Value: "envelope-prefix:env"},
 		}, []string{"mac"}},
-		{"axis probematch", readFile(t, "wsd-003.xml"), "192.168.0.90", "", []identity.Fact{
+		{"axis probematch", identitytest.ReadFile(t, "wsd-003.xml"), "192.168.0.90", "", []identity.Fact{
 			{Field: "name", Value: "AXIS M2036-LE"},
 			{Field: "model", Value: "M2036-LE"},
 			{Field: "scope", Value: "onvif://www.onvif.org/location/"},
 			{Field: "url", Value: "https://169.254.209.66/onvif/device_service"},
 			{Field: "xml-style", Value: "envelope-prefix:SOAP-ENV"},
 		}, []string{"uuid-mac", "mac"}}, // a v4 UUID
-		{"dahua hello", readFile(t, "wsd-004.xml"), "192.168.1.45", "", []identity.Fact{
+		{"dahua hello", identitytest.ReadFile(t, "wsd-004.xml"), "192.168.1.45", "", []identity.Fact{
 			{Field: "protocol", Value: "wsd-hello"},
 			{Field: "name", Value: "Dahua"},
 			{Field: "model", Value: "IPC-HFW2228M-I1-V2"},
@@ -134,27 +76,17 @@ func TestParseFacts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ids, err := Parse(tc.in)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if len(ids) != 1 {
-				t.Fatalf("got %d identities, want 1", len(ids))
-			}
-			id := ids[0]
+			id := identitytest.One(t, ids, err)
 			if id.Source != identity.SourceWSD {
 				t.Errorf("Source = %q", id.Source)
 			}
-			if got := addrString(id.Addr); got != tc.addr {
+			if got := identitytest.Addr(id.Addr); got != tc.addr {
 				t.Errorf("Addr = %q, want %q", got, tc.addr)
 			}
 			if id.MAC != tc.mac {
 				t.Errorf("MAC = %q, want %q", id.MAC, tc.mac)
 			}
-			for _, f := range tc.want {
-				if !hasFact(id, f) {
-					t.Errorf("missing fact %+v", f)
-				}
-			}
+			identitytest.HasFacts(t, id, tc.want...)
 			for _, field := range tc.wantNot {
 				if v := id.Get(field); v != "" {
 					t.Errorf("unexpected %s fact %q", field, v)
@@ -171,19 +103,14 @@ func TestParseSeveralMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2 || ids[0].Get("name") != "A" || ids[1].Get("name") != "B" || addrString(ids[1].Addr) != "10.0.0.2" {
+	if len(ids) != 2 || ids[0].Get("name") != "A" || ids[1].Get("name") != "B" || identitytest.Addr(ids[1].Addr) != "10.0.0.2" {
 		t.Errorf("got %+v", ids)
 	}
 }
 
 func TestParseErrors(t *testing.T) {
-	hik := readFile(t, "wsd-001.xml")
-	tests := []struct {
-		name    string
-		in      []byte
-		want    string
-		notRepl bool // errors.Is(err, ErrNotReply)
-	}{
+	hik := identitytest.ReadFile(t, "wsd-001.xml")
+	identitytest.RunErrors(t, "wsd: ", Parse, ErrNotReply, identitytest.ErrorCases{
 		{"empty", nil, "wsd: empty input", false},
 		{"truncated", hik[:len(hik)-40], "wsd: truncated XML", false},
 		{"truncated in a tag", hik[:len(hik)-5], "wsd: truncated XML", false},
@@ -203,21 +130,7 @@ func TestParseErrors(t *testing.T) {
 		{"deep", []byte(strings.Repeat("<x>", 100) + strings.Repeat("</x>", 100)), "wsd: XML nested too deep", false},
 		{"ssdp m-search", []byte("M-SEARCH * HTTP/1.1\r\nHost: 239.255.255.250:1900\r\nMan: \"ssdp:discover\"\r\nMX: 2\r\nST: ssdp:all\r\n\r\n"), "wsd: not XML", false},
 		{"sadp xml", []byte(`<?xml version="1.0" encoding="utf-8"?><ProbeMatch><Uuid>x</Uuid><Types>inquiry</Types></ProbeMatch>`), "wsd: not a SOAP envelope", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ids, err := Parse(tc.in)
-			if err == nil {
-				t.Fatalf("Parse = %+v, want an error", ids)
-			}
-			if errors.Is(err, ErrNotReply) != tc.notRepl {
-				t.Errorf("errors.Is(%v, ErrNotReply) = %v", err, !tc.notRepl)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q does not contain %q", err, tc.want)
-			}
-		})
-	}
+	})
 }
 
 func TestUUIDMAC(t *testing.T) {
@@ -282,14 +195,17 @@ func TestSpec(t *testing.T) {
 		t.Error("probes are not the NVT and Device probes")
 	}
 	from := netip.MustParseAddrPort("192.168.7.9:3702")
+	// The sender is the device's address; an advertised one that differs
+	// is kept as a fact, never probed.
 	tests := []struct {
-		name, xaddrs, want string
+		name, xaddrs, want, reported string
 	}{
-		{"XAddr wins", "http://192.168.0.218/onvif/device_service", "192.168.0.218"},
-		{"0.0.0.0", "http://0.0.0.0:8080/onvif/device_service", "192.168.7.9"},
-		{"link-local", "http://169.254.9.9/onvif/device_service", "192.168.7.9"},
-		{"IPv6 only", "http://[fe80::1]/onvif/device_service", "192.168.7.9"},
-		{"missing", "", "192.168.7.9"},
+		{"sender wins over XAddr", "http://192.168.0.218/onvif/device_service", "192.168.7.9", "192.168.0.218"},
+		{"same address", "http://192.168.7.9/onvif/device_service", "192.168.7.9", ""},
+		{"0.0.0.0", "http://0.0.0.0:8080/onvif/device_service", "192.168.7.9", ""},
+		{"link-local", "http://169.254.9.9/onvif/device_service", "192.168.7.9", "169.254.9.9"},
+		{"IPv6 only", "http://[fe80::1]/onvif/device_service", "192.168.7.9", ""},
+		{"missing", "", "192.168.7.9", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,8 +213,11 @@ func TestSpec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := addrString(ids[0].Addr); got != tc.want {
+			if got := identitytest.Addr(ids[0].Addr); got != tc.want {
 				t.Errorf("Addr = %q, want %q", got, tc.want)
+			}
+			if got := ids[0].Get(discovery.FieldReportedIP); got != tc.reported {
+				t.Errorf("reported-ip = %q, want %q", got, tc.reported)
 			}
 		})
 	}
@@ -315,20 +234,4 @@ func matchWith(scopes, xaddrs, endpoint string) string {
 		`<SOAP-ENV:Body><d:ProbeMatches><d:ProbeMatch><wsa:EndpointReference><wsa:Address>` + endpoint + `</wsa:Address></wsa:EndpointReference>` +
 		`<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>` + scopes + `</d:Scopes><d:XAddrs>` + xaddrs + `</d:XAddrs>` +
 		`<d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches></SOAP-ENV:Body></SOAP-ENV:Envelope>`
-}
-
-func hasFact(id identity.Identity, f identity.Fact) bool {
-	for _, g := range id.Facts {
-		if g == f {
-			return true
-		}
-	}
-	return false
-}
-
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }

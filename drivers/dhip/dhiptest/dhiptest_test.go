@@ -2,9 +2,6 @@ package dhiptest_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"testing"
@@ -22,55 +19,23 @@ func TestHandlerOverUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- discoverytest.Serve(ctx, srv, dhiptest.Handler(reply)) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-
-	cl, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	lo := discoverytest.NewLoopback(t, dhiptest.Handler(reply))
 
 	// Datagrams that must stay unanswered go first, so that a wrong answer
 	// would arrive before the real one.
-	for _, q := range [][]byte{
+	lo.Send(
 		dhiptest.Frame(reply), // a reply looping back on the group
 		reply,                 // bare JSON
 		[]byte(`{"method":"DHDiscover.search","params":{"mac":"","uni":1}}`), // unframed request
-		{0xff}, // the one-byte probe of the reflector write-ups
-	} {
-		if _, err := cl.WriteTo(q, srv.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := cl.WriteTo(dhip.Probe(), srv.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
+		[]byte{0xff}, // the one-byte probe of the reflector write-ups
+	)
+	lo.Send(dhip.Probe())
 
-	buf := make([]byte, 64<<10)
-	if err := cl.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	n, from, err := cl.ReadFrom(buf)
-	if err != nil {
-		t.Fatalf("no answer to the probe: %v", err)
-	}
-	got := buf[:n]
+	got, from := lo.Receive(5 * time.Second)
 	if !bytes.Equal(got, dhiptest.Frame(reply)) {
 		t.Errorf("answer is not the framed reply:\n%q", got)
 	}
-	ids, err := dhip.Spec().Parse(from.(*net.UDPAddr).AddrPort(), got)
+	ids, err := dhip.Spec().Parse(from, got)
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("Spec.Parse(answer) = %d identities, %v", len(ids), err)
 	}
@@ -78,12 +43,7 @@ func TestHandlerOverUDP(t *testing.T) {
 		t.Errorf("model = %q, want IPC-HDW5421S", m)
 	}
 
-	if err := cl.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _, err := cl.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("unexpected second answer (%v): %q", err, buf[:n])
-	}
+	lo.Silent(200 * time.Millisecond)
 }
 
 func TestHandler(t *testing.T) {

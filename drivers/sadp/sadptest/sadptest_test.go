@@ -1,9 +1,6 @@
 package sadptest_test
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -22,53 +19,21 @@ func TestHandlerOverUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- discoverytest.Serve(ctx, srv, sadptest.Handler(reply)) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-
-	cl, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	lo := discoverytest.NewLoopback(t, sadptest.Handler(reply))
 
 	// Datagrams that must stay unanswered: the device's own reply looping
 	// back, a write operation, junk. They go first, so that a wrong answer
 	// would arrive before the real one.
-	for _, q := range []string{
-		string(reply),
-		`<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>1-2</Uuid><Types>update</Types></Probe>`,
-		`<Probe><Uuid>not a uuid</Uuid><Types>inquiry</Types></Probe>`,
-		"junk",
-	} {
-		if _, err := cl.WriteTo([]byte(q), srv.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lo.Send(
+		reply,
+		[]byte(`<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>1-2</Uuid><Types>update</Types></Probe>`),
+		[]byte(`<Probe><Uuid>not a uuid</Uuid><Types>inquiry</Types></Probe>`),
+		[]byte("junk"),
+	)
 	uuid := sadp.NewUUID()
-	if _, err := cl.WriteTo(sadp.Probe(uuid), srv.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
+	lo.Send(sadp.Probe(uuid))
 
-	buf := make([]byte, 64<<10)
-	if err := cl.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := cl.ReadFrom(buf)
-	if err != nil {
-		t.Fatalf("no answer to the probe: %v", err)
-	}
-	got := buf[:n]
+	got, _ := lo.Receive(5 * time.Second)
 	if !strings.Contains(string(got), "<Uuid>"+uuid+"</Uuid>") {
 		t.Errorf("answer does not echo the probe's Uuid %s:\n%s", uuid, got)
 	}
@@ -84,12 +49,7 @@ func TestHandlerOverUDP(t *testing.T) {
 	}
 
 	// Nothing else may arrive.
-	if err := cl.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _, err := cl.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("unexpected second answer (%v): %s", err, buf[:n])
-	}
+	lo.Silent(200 * time.Millisecond)
 }
 
 func TestHandler(t *testing.T) {

@@ -3,7 +3,6 @@ package ssdptest
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -31,37 +30,14 @@ func TestLoopback(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	server, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- discoverytest.Serve(ctx, server, HandlerWithLocation(reply, srv.URL+"/rootdesc1.xml")) }()
-
-	client, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := client.SetDeadline(time.Now().Add(3 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	lo := discoverytest.NewLoopback(t, HandlerWithLocation(reply, srv.URL+"/rootdesc1.xml"))
 	spec := ssdp.Spec()
 	probes := spec.Probes()
-	noise := [][]byte{[]byte("NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n"), reply}
-	for _, p := range append(noise, probes...) {
-		if _, err := client.WriteTo(p, server.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf := make([]byte, 64<<10)
-	for i := range probes {
-		n, addr, err := client.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		from := addr.(*net.UDPAddr).AddrPort()
-		ids, err := spec.Parse(from, buf[:n])
+	lo.Send([]byte("NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n"), reply) // noise first
+	lo.Send(probes...)
+	for range probes {
+		answer, from := lo.Receive(3 * time.Second)
+		ids, err := spec.Parse(from, answer)
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
@@ -81,16 +57,7 @@ func TestLoopback(t *testing.T) {
 			t.Errorf("description identities = %+v", descs)
 		}
 	}
-	if err := client.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _, err := client.ReadFrom(buf); err == nil {
-		t.Errorf("unexpected extra answer: %q", buf[:n])
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Serve: %v", err)
-	}
+	lo.Silent(200 * time.Millisecond)
 }
 
 func TestHandler(t *testing.T) {

@@ -1,9 +1,7 @@
 package wsdtest
 
 import (
-	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -21,60 +19,26 @@ func TestLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	server, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- discoverytest.Serve(ctx, server, Handler(reply)) }()
-
-	client, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if err := client.SetDeadline(time.Now().Add(3 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	lo := discoverytest.NewLoopback(t, Handler(reply))
 	spec := wsd.Spec()
 	probes := spec.Probes()
 	// Noise first: the handler must stay silent for non-probes.
-	noise := [][]byte{[]byte("junk"), []byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>`), reply}
-	for _, p := range append(noise, probes...) {
-		if _, err := client.WriteTo(p, server.LocalAddr()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf := make([]byte, 64<<10)
+	lo.Send([]byte("junk"), []byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>`), reply)
+	lo.Send(probes...)
 	for i := range probes {
-		n, addr, err := client.ReadFrom(buf)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		from := addr.(*net.UDPAddr).AddrPort()
-		ids, err := spec.Parse(from, buf[:n])
+		answer, from := lo.Receive(3 * time.Second)
+		ids, err := spec.Parse(from, answer)
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
 		if len(ids) != 1 || ids[0].Get("model") != "DS-2CD3955FWD-IWS" || ids[0].Addr != netip.MustParseAddr("192.168.0.218") {
 			t.Errorf("identities = %+v", ids)
 		}
-		if got, want := relatesToOf(t, buf[:n]), msgIDOf(t, probes[i]); got != want {
+		if got, want := relatesToOf(t, answer), msgIDOf(t, probes[i]); got != want {
 			t.Errorf("RelatesTo = %q, want the probe's MessageID %q", got, want)
 		}
 	}
-	if err := client.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	if n, _, err := client.ReadFrom(buf); err == nil {
-		t.Errorf("unexpected extra answer: %q", buf[:n])
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Serve: %v", err)
-	}
+	lo.Silent(200 * time.Millisecond)
 }
 
 func TestHandler(t *testing.T) {
