@@ -31,7 +31,7 @@ func TestLoopback(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse: %v", err)
 		}
-		if len(ids) != 1 || ids[0].Get("model") != "DS-2CD3955FWD-IWS" || ids[0].Addr != netip.MustParseAddr("192.168.0.218") {
+		if len(ids) != 1 || ids[0].Get("model") != "DS-2CD3955FWD-IWS" || ids[0].Addr != netip.MustParseAddr("127.0.0.1") || ids[0].Get("reported-ip") != "192.168.0.218" {
 			t.Errorf("identities = %+v", ids)
 		}
 		if got, want := relatesToOf(t, answer), msgIDOf(t, probes[i]); got != want {
