@@ -1,0 +1,117 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	for _, in := range []string{"", "\n", "# only a comment\n", "---\n"} {
+		c, err := Parse(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if c.Scan.Interval != 5*time.Minute || c.MQTT.Prefix != "nvrguard" || !c.USB.Enabled || !c.Scan.Banners {
+			t.Errorf("Parse(%q) = %+v, want the defaults", in, c)
+		}
+	}
+}
+
+func TestValuesOverrideDefaults(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+gateway_id: site-7-gw
+scan:
+  interval: 2m
+  cidrs: [10.20.30.0/24]
+serial:
+  ports:
+    - path: /dev/serial/by-id/usb-FTDI_FT232R-if00-port0
+      baud: 57600
+      probe: newline
+mqtt:
+  broker: ssl://broker.example:8883
+  home_assistant:
+    enabled: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GatewayID != "site-7-gw" || c.Scan.Interval != 2*time.Minute || c.Scan.Timeout != 8*time.Second ||
+		len(c.Serial.Ports) != 1 || c.Serial.Ports[0].Baud != 57600 || !c.MQTT.HomeAssistant.Enabled ||
+		c.MQTT.HomeAssistant.Prefix != "homeassistant" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestErrorsNameTheLine(t *testing.T) {
+	cases := map[string]string{
+		"scan:\n  intervall: 5m\n":                                  "line 2",
+		"mqtt:\n  broker: [1, 2]\n":                                 "line 2",
+		"scan:\n  interval: soon\n":                                 "line 2",
+		"log_level: loud\n":                                         "log_level",
+		"scan:\n  interval: 1s\n":                                   "scan.interval",
+		"scan:\n  cidrs: [10.0.0.0/33]\n":                           "scan.cidrs",
+		"serial:\n  ports: [{path: COM1}]\n":                        "serial.ports[0].path",
+		"serial:\n  ports: [{path: /dev/ttyUSB0, probe: ctrl-u}]\n": "probe",
+		"mqtt:\n  prefix: a/+/b\n":                                  "mqtt.prefix",
+		"gateway_id: ../etc\n":                                      "gateway_id",
+		"a: 1\n---\nb: 2\n":                                         "line 1",
+		"mqtt: {broker: http://x}\n":                                "mqtt.broker",
+	}
+	for in, want := range cases {
+		_, err := Parse(strings.NewReader(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want it to mention %q", in, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") && !strings.Contains(in, "---") && want == "line 2" {
+			t.Errorf("Parse(%q) error spans lines: %q", in, err)
+		}
+	}
+}
+
+func TestSecretsFromFilesNeverPrint(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mqtt.pass"), []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte("mqtt:\n  username: gw\n  password_file: mqtt.pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.Password.Reveal() != "hunter2" {
+		t.Errorf("password = %q", c.MQTT.Password.Reveal())
+	}
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%v", c.MQTT.Password)} {
+		if strings.Contains(s, "hunter2") {
+			t.Fatalf("secret printed: %s", s)
+		}
+	}
+	os.Remove(filepath.Join(dir, "mqtt.pass"))
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "mqtt.password_file") {
+		t.Errorf("missing secret file: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("scan:\n  interval: 5m\n")
+	f.Add("mqtt: {broker: tcp://127.0.0.1:1883, outbox: {max_events: 5, max_bytes: 4096}}\n")
+	f.Add("serial:\n  ports:\n    - {path: /dev/ttyUSB0, kind: pelco, pelco_addresses: [1, 2], query: true}\n")
+	f.Add("&a [*a]")
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := Parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that does not validate: %v", err)
+		}
+	})
+}
