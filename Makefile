@@ -8,7 +8,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 RUN_ARGS ?= scan --timeout 6s
 FUZZTIME ?= 60s
 
-.PHONY: help build test check cross run fuzz test-arm bench clean
+NFPM    ?= go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# A release tag v1.2.3 gives 1.2.3; otherwise 0.0.0~git<commit>.
+DEBVERSION ?= $(patsubst v%,%,$(shell git describe --tags --match 'v[0-9]*' 2>/dev/null))
+ifeq ($(DEBVERSION),)
+DEBVERSION := 0.0.0~git$(COMMIT)
+endif
+
+.PHONY: help build test check cross run fuzz test-arm bench deb clean
 
 help:
 	@echo "make build     build bin/nvrguard for this machine"
@@ -19,6 +26,7 @@ help:
 	@echo "make test-arm  the policy and parser tests as ARM binaries under qemu-user"
 	@echo "make fuzz      every fuzzer for FUZZTIME=$(FUZZTIME) each"
 	@echo "make bench     benchmarks"
+	@echo "make deb       .deb packages for armhf (ARMv6), arm64 and amd64 in $(BIN)/"
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nvrguard $(PKG)
@@ -52,6 +60,15 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+deb: cross
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nvrguard-linux-amd64 $(PKG)
+	@set -e; for t in armhf:armv6 arm64:arm64 amd64:amd64; do \
+	  a=$${t%%:*}; b=$${t#*:}; \
+	  mkdir -p $(BIN)/deb; cp $(BIN)/nvrguard-linux-$$b $(BIN)/deb/nvrguard; \
+	  NVRGUARD_ARCH=$$a NVRGUARD_VERSION=$(DEBVERSION) \
+	    $(NFPM) package --config scripts/packaging/nfpm.yaml --packager deb --target $(BIN)/nvrguard_$(DEBVERSION)_$$a.deb; \
+	done
 
 clean:
 	rm -rf $(BIN)

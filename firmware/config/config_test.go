@@ -115,3 +115,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestPackagedConfigIsTheDefaults keeps the commented file the .deb
+// installs in step with Default: uncommenting nothing changes nothing.
+func TestPackagedConfigIsTheDefaults(t *testing.T) {
+	b, err := os.ReadFile("../../scripts/packaging/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatalf("the packaged config does not parse: %v", err)
+	}
+	if fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", Default()) {
+		t.Errorf("the packaged config is not the defaults:\n%+v\n%+v", c, Default())
+	}
+	// Every commented default line, uncommented, must parse too.
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimLeft(l, " ")
+		indent := l[:len(l)-len(trimmed)]
+		if strings.HasPrefix(trimmed, "#") && strings.Contains(trimmed, ":") && !strings.HasPrefix(trimmed, "# ") && !strings.HasPrefix(trimmed, "#  -") && !strings.HasPrefix(trimmed, "#    ") {
+			lines = append(lines, indent+strings.TrimPrefix(trimmed, "#"))
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if _, err := Parse(strings.NewReader(strings.Join(lines, "\n"))); err != nil {
+		t.Errorf("the packaged config with its defaults uncommented does not parse: %v", err)
+	}
+}
