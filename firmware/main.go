@@ -39,13 +39,19 @@ func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(forma
 const usageText = `nvrguard finds surveillance cameras and flags restricted-vendor hardware.
 
 Usage:
-  nvrguard scan [--json] [--timeout D] [--iface NAME]... [--cidr CIDR]... [--profile P]
+  nvrguard scan [--json] [--timeout D] [--iface NAME]... [--cidr CIDR]... [--serial PORT[:BAUD]]...
+                [--no-usb] [--profile P]
   nvrguard classify --protocol P [FILE|-]
   nvrguard policy show [--profile P] [--json]
   nvrguard policy check FILE
+  nvrguard led test [--led SPEC] [--each D] [--loop] [--button LINE]
+  nvrguard board [--json] [--list]
   nvrguard version
 
-Protocols for classify: sadp, dhip, wsd, ssdp, upnp, onvif, http, rtsp, tls, mac.
+Protocols for classify: sadp, dhip, wsd, ssdp, upnp, onvif, http, rtsp, tls, mac,
+console, pelco, usb.
+LED SPEC: gpio:GPIO17[+GPIO27[+GPIO22]][,active-low], sysfs:/sys/class/leds/ACT[,invert]
+or console.
 Exit status (scan, classify): 0 nothing restricted, 3 restricted hardware found,
 1 error, 2 usage.
 `
@@ -84,7 +90,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
-	case "run", "led", "board", "watch":
+	case "led":
+		code, err = cmdLed(ctx, e, args[1:])
+	case "board":
+		code, err = cmdBoard(e, args[1:])
+	case "run", "watch":
 		err = usagef("%s: not available in this build yet", args[0])
 	default:
 		err = usagef("unknown command %q", args[0])
