@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/classify"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
@@ -27,9 +29,11 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	timeout := fs.Duration("timeout", 8*time.Second, "overall deadline of the scan")
 	profile := fs.String("profile", policy.DefaultProfile, "policy profile: ndaa889, uk-nil or a policy FILE")
 	noBanners := fs.Bool("no-banners", false, "skip HTTP/RTSP/TLS banner enrichment")
-	var ifaces, cidrs multi
+	noUSB := fs.Bool("no-usb", false, "skip the USB devices")
+	var ifaces, cidrs, serials multi
 	fs.Var(&ifaces, "iface", "probe from this interface only (repeatable)")
 	fs.Var(&cidrs, "cidr", "also sweep this CIDR by unicast (repeatable; routed VLANs)")
+	fs.Var(&serials, "serial", "listen to this serial port, PORT[:BAUD], for the whole scan (repeatable; listen-only)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return 0, err
@@ -48,11 +52,20 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 		}
 		prefixes = append(prefixes, p)
 	}
+	var ports []scan.SerialPort
+	for _, s := range serials {
+		sp, err := serial.ParseSpec(s)
+		if err != nil {
+			return 0, usagef("scan: %v", err)
+		}
+		ports = append(ports, scan.SerialPort{Path: sp.Path, Baud: sp.Baud})
+	}
 	pol, err := policy.Load(*profile)
 	if err != nil {
 		return 0, err
 	}
-	opts := scan.Options{Ifaces: ifaces, CIDRs: prefixes, Timeout: *timeout, Logger: e.log, NoBanners: *noBanners}
+	opts := scan.Options{Ifaces: ifaces, CIDRs: prefixes, Timeout: *timeout, Logger: e.log, NoBanners: *noBanners,
+		Serial: ports, NoUSB: *noUSB}
 	if isTerminal(e.stderr) {
 		opts.Progress = func(msg string) { fmt.Fprintf(e.stderr, "nvrguard: %s\n", msg) }
 	}
@@ -61,7 +74,8 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	e.log.Info("scan done", "interfaces", st.Interfaces, "sent", st.Discovery.Sent, "received", st.Discovery.Received,
-		"dropped", st.Discovery.Dropped, "neighbours", st.Neighbours, "banner_hosts", st.Banners, "duration", st.Duration)
+		"dropped", st.Discovery.Dropped, "neighbours", st.Neighbours, "banner_hosts", st.Banners, "usb_devices", st.Attached.USBDevices,
+		"serial_ports", st.Attached.SerialPorts, "duration", st.Duration)
 	devs := inventory.Records(ids, pol)
 	if *asJSON {
 		if err := writeJSON(e.stdout, devs); err != nil {
@@ -91,7 +105,7 @@ func writeJSON(w io.Writer, v any) error {
 
 func writeTable(w io.Writer, devs []identity.Device) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERDICT\tIP\tMAC\tMANUFACTURER\tBRAND\tMODEL\tSOURCES\tWHY")
+	fmt.Fprintln(tw, "VERDICT\tIP/PORT\tMAC\tMANUFACTURER\tBRAND\tMODEL\tSOURCES\tWHY")
 	counts := map[identity.Verdict]int{}
 	for _, d := range devs {
 		counts[d.Verdict]++
@@ -99,7 +113,7 @@ func writeTable(w io.Writer, devs []identity.Device) {
 		if len(d.Reasons) > 0 {
 			why = d.Reasons[0].Rule
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Verdict, dash(d.IP), dash(d.MAC), dash(d.Manufacturer),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Verdict, dash(cmp.Or(d.IP, d.Port)), dash(d.MAC), dash(d.Manufacturer),
 			dash(d.Brand), dash(d.Model), strings.Join(d.Sources, ","), dash(why))
 	}
 	tw.Flush()

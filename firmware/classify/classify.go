@@ -12,11 +12,14 @@ import (
 	"strings"
 
 	"github.com/nvrguard/nvrguard/drivers/banner"
+	"github.com/nvrguard/nvrguard/drivers/console"
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
+	"github.com/nvrguard/nvrguard/drivers/pelco"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
 	"github.com/nvrguard/nvrguard/drivers/ssdp"
+	"github.com/nvrguard/nvrguard/drivers/usb"
 	"github.com/nvrguard/nvrguard/drivers/wsd"
 )
 
@@ -39,6 +42,11 @@ var parsers = map[string]parser{
 	"rtsp":  banner.ParseRTSP,
 	"tls":   banner.ParseTLS,
 	"mac":   parseMAC,
+	// Attached devices: serial console text, RS-485 PTZ frames as hex, USB
+	// descriptions (lsusb, sysfs attributes).
+	"console": console.Parse,
+	"pelco":   pelco.Parse,
+	"usb":     usb.Parse,
 }
 
 // Protocols lists the formats Parse takes, sorted.
