@@ -72,7 +72,25 @@ func OpenClass(dir string, invert bool) (*Class, error) {
 
 // Trigger returns the trigger that was active when the LED was opened, which
 // Halt restores.
-func (c *Class) Trigger() string { return c.saved }
+func (c *Class) Trigger() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.saved
+}
+
+// RestoreTo sets the trigger Halt restores. A daemon that was killed
+// (SIGKILL, a power cut) left the trigger at "none"; the next start finds
+// "none" and, without this, would restore "none": the daemon remembers the
+// original trigger in its state directory and hands it back here.
+func (c *Class) RestoreTo(trigger string) error {
+	if !validTrigger(trigger) {
+		return fmt.Errorf("led: sysfs: %q is not a trigger name", clip(trigger))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.saved = trigger
+	return nil
+}
 
 // Set implements Output: any colour but Dark lights the LED at full
 // brightness.
