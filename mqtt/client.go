@@ -1,0 +1,442 @@
+// Package mqtt publishes a gateway's findings to the control room over MQTT
+// (DESIGN.md, "MQTT"): the retained status (birth "online", last will
+// "offline"), the state summary and one record per device, the events
+// through a bounded on-disk outbox, the commands scan and ack, and Home
+// Assistant discovery. It also decodes those messages for `nvrguard watch`.
+//
+// Topic levels come only from the configuration (checked) and from
+// sanitised ids ([a-z0-9-]); strings that came from a device are payload
+// only. Every wait on the broker is bounded, and no paho callback blocks.
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/mqtt/outbox"
+)
+
+// ErrNotStarted is returned by calls that need Start first.
+var ErrNotStarted = errors.New("mqtt: client not started")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("mqtt: client closed")
+
+// Health is the client's view of the broker connection, for the LED and
+// the log.
+type Health struct {
+	Connected bool
+	Since     time.Time // when the connection came up or went down
+	LastError string    // why the last attempt or connection failed; "" when none
+	Outbox    OutboxState
+	// BadCommands counts command payloads refused; DroppedCommands those
+	// lost because nobody read Commands().
+	BadCommands, DroppedCommands uint64
+}
+
+type devEntry struct {
+	verdict identity.Verdict
+	payload []byte
+}
+
+// Client publishes one gateway's findings. Create it with New, run it with
+// Start, stop it with Close. Its methods are safe for concurrent use.
+//
+// The client keeps the last record of every device and the last State: on
+// every (re)connect it republishes the whole retained state (status,
+// state, every device record, Home Assistant discovery) and clears the
+// retained record of every device the broker still holds but the client
+// no longer knows (once Replace has given it a full snapshot).
+type Client struct {
+	cfg Config
+	log *slog.Logger
+	t   topics
+	url *url.URL
+
+	cmds     chan Command
+	wake     chan struct{}
+	quit     chan struct{}
+	done     chan struct{}
+	warn     rateLimited // per message, 10 s
+	connWarn rateLimited // connection attempts, 1 min
+
+	mu         sync.Mutex
+	started    bool
+	closing    bool
+	closeCtx   context.Context
+	box        *outbox.Outbox
+	user, pass string
+	devices    map[string]devEntry
+	dirty      map[string]struct{}
+	synced     bool
+	onBroker   map[string]struct{}
+	state      State
+	stateDirty bool
+	haDirty    bool
+	health     Health
+	idle       chan struct{}
+}
+
+// maxOnBroker bounds the ids remembered from the broker's retained records.
+const maxOnBroker = 100000
+
+// New checks cfg and returns a client. It does no I/O.
+func New(cfg Config, log *slog.Logger) (*Client, error) {
+	cfg, err := cfg.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("mqtt: no state directory for the outbox")
+	}
+	u, err := brokerURL(cfg.URL())
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "mqtt")
+	c := &Client{
+		cfg:      cfg,
+		log:      log,
+		t:        newTopics(cfg.Prefix, cfg.GatewayID, cfg.HomeAssistant.Prefix),
+		url:      u,
+		cmds:     make(chan Command, 16),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		warn:     rateLimited{log: log, every: 10 * time.Second},
+		connWarn: rateLimited{log: log, every: time.Minute},
+		devices:  map[string]devEntry{},
+		dirty:    map[string]struct{}{},
+		onBroker: map[string]struct{}{},
+		idle:     make(chan struct{}),
+	}
+	return c, nil
+}
+
+// Config returns the client's configuration with its defaults filled in.
+func (c *Client) Config() Config { return c.cfg }
+
+// Start reads the password and TLS files, opens the outbox in the state
+// directory and starts connecting in the background: it does not wait for
+// the broker. The client runs until Close or until ctx ends.
+func (c *Client) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closing {
+		return errors.New("mqtt: Start called twice")
+	}
+	user, pass, err := c.cfg.credentials()
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.tlsConfig(c.url); err != nil {
+		return err
+	}
+	box, err := outbox.Open(filepath.Join(c.cfg.StateDir, "mqtt-outbox"),
+		outbox.Limits{MaxEvents: c.cfg.Outbox.MaxEvents, MaxBytes: c.cfg.Outbox.MaxBytes}, c.log)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	c.box, c.user, c.pass, c.started = box, user, pass, true
+	c.health.Since = time.Now()
+	c.health.Outbox = outboxState(box.Stats())
+	c.log.Info("mqtt starting", "broker", c.url.Redacted(), "base", c.t.base, "queued_events", c.health.Outbox.Queued)
+	go c.run(ctx)
+	return nil
+}
+
+// deviceEntry encodes a device record under its topic-safe id.
+func (c *Client) deviceEntry(d identity.Device) (string, devEntry, error) {
+	id := SafeID(d.ID)
+	if id != d.ID {
+		c.warn.Warn("device id is not topic-safe; published under a sanitised id", "id", d.ID, "topic_id", id)
+		d.ID = id
+	}
+	p, err := marshal(d)
+	if err != nil {
+		return "", devEntry{}, fmt.Errorf("mqtt: encode device %s: %w", id, err)
+	}
+	return id, devEntry{verdict: d.Verdict, payload: p}, nil
+}
+
+// PublishDevice sets the retained record of a device. It returns at once;
+// the record is published when connected and again on every reconnect.
+func (c *Client) PublishDevice(ctx context.Context, d identity.Device) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id, e, err := c.deviceEntry(d)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return ErrClosed
+	}
+	if old, ok := c.devices[id]; ok && bytes.Equal(old.payload, e.payload) {
+		return nil
+	}
+	c.devices[id] = e
+	delete(c.onBroker, id)
+	c.dirty[id] = struct{}{}
+	c.stateDirty = true
+	c.changedLocked()
+	return nil
+}
+
+// RemoveDevice clears the retained record of a device (an empty retained
+// payload), so that a subscriber connecting later does not see it.
+func (c *Client) RemoveDevice(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id = SafeID(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return ErrClosed
+	}
+	delete(c.devices, id)
+	c.dirty[id] = struct{}{}
+	c.stateDirty = true
+	c.changedLocked()
+	return nil
+}
+
+// Replace sets the whole device set: records that changed are published,
+// devices not in devs are removed, and from now on the retained record of
+// any device the broker holds but devs lacks is cleared, also after a
+// restart of the gateway.
+func (c *Client) Replace(ctx context.Context, devs []identity.Device) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	next := make(map[string]devEntry, len(devs))
+	for _, d := range devs {
+		id, e, err := c.deviceEntry(d)
+		if err != nil {
+			return err
+		}
+		next[id] = e
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return ErrClosed
+	}
+	for id, old := range c.devices {
+		if e, ok := next[id]; !ok || !bytes.Equal(old.payload, e.payload) {
+			c.dirty[id] = struct{}{}
+		}
+	}
+	for id := range next {
+		if _, ok := c.devices[id]; !ok {
+			c.dirty[id] = struct{}{}
+		}
+		delete(c.onBroker, id)
+	}
+	c.devices, c.synced, c.stateDirty = next, true, true
+	c.changedLocked()
+	return nil
+}
+
+// PublishState sets the daemon's part of the state summary.
+func (c *Client) PublishState(ctx context.Context, st State) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return ErrClosed
+	}
+	if st != c.state {
+		c.state, c.stateDirty = st, true
+		c.changedLocked()
+	}
+	return nil
+}
+
+// Event writes an event to the outbox (durably, before it returns) and
+// returns its sequence number; it is published with QoS 1 when the broker
+// is reachable and removed from the outbox after its PUBACK. Events are
+// delivered in order, after a broker outage and after a restart.
+func (c *Client) Event(ctx context.Context, typ EventType, d identity.Device) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if !typ.valid() {
+		return 0, fmt.Errorf("mqtt: unknown event type %q", typ)
+	}
+	d.ID = SafeID(d.ID)
+	c.mu.Lock()
+	box, ok := c.box, c.started && !c.closing
+	c.mu.Unlock()
+	if !ok {
+		return 0, ErrNotStarted
+	}
+	now := time.Now().UTC()
+	seq, err := box.Append(func(seq uint64) ([]byte, error) {
+		return marshal(EventMessage{Seq: seq, Type: typ, Time: now, Device: d})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mqtt: event: %w", err)
+	}
+	c.mu.Lock()
+	c.health.Outbox = outboxState(box.Stats())
+	c.stateDirty = true
+	c.changedLocked()
+	c.mu.Unlock()
+	return seq, nil
+}
+
+// Commands delivers the commands received (scan, ack). A command that
+// arrives while 16 are waiting is dropped and counted.
+func (c *Client) Commands() <-chan Command { return c.cmds }
+
+// Health returns the state of the connection and the outbox.
+func (c *Client) Health() Health {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.health
+}
+
+// Flush waits until the client is connected and has published everything
+// it holds: every changed record and every queued event.
+func (c *Client) Flush(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		idle, done := c.idle, c.done
+		c.mu.Unlock()
+		select {
+		case <-idle:
+			c.mu.Lock()
+			same := idle == c.idle
+			c.mu.Unlock()
+			if same {
+				return nil
+			}
+		case <-done:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close publishes "offline" on the status topic (when connected),
+// disconnects and closes the outbox; whatever is still queued stays there
+// for the next start. ctx bounds the whole.
+func (c *Client) Close(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.started {
+		c.closing = true
+		c.mu.Unlock()
+		return nil
+	}
+	if !c.closing {
+		c.closing, c.closeCtx = true, ctx
+		close(c.quit)
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return fmt.Errorf("mqtt: close: %w", ctx.Err())
+	}
+	return c.box.Close()
+}
+
+// changedLocked wakes the publishing loop; c.mu is held.
+func (c *Client) changedLocked() {
+	select {
+	case <-c.idle:
+		c.idle = make(chan struct{})
+	default:
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func outboxState(s outbox.Stats) OutboxState {
+	return OutboxState{Queued: s.Queued, Dropped: s.Dropped}
+}
+
+// summaryLocked builds the state summary; c.mu is held.
+func (c *Client) summaryLocked() Summary {
+	s := Summary{
+		Gateway:       c.cfg.GatewayID,
+		Devices:       len(c.devices),
+		PolicyVersion: c.state.PolicyVersion,
+		LED:           c.state.LED,
+		Acknowledged:  c.state.Acknowledged,
+		Outbox:        c.health.Outbox,
+		Time:          time.Now().UTC(),
+	}
+	if !c.state.LastScan.IsZero() {
+		ls := c.state.LastScan.UTC()
+		s.LastScan = &ls
+	}
+	for _, d := range c.devices {
+		s.Counts.add(d.verdict, 1)
+	}
+	return s
+}
+
+// rateLimited logs each warning message at most once per period,
+// counting the ones it holds back.
+type rateLimited struct {
+	log   *slog.Logger
+	every time.Duration
+	mu    sync.Mutex
+	seen  map[string]*rateState
+}
+
+type rateState struct {
+	last       time.Time
+	suppressed int
+}
+
+// Warn logs msg unless the same msg was logged less than the period ago.
+// msg is a constant: the variable parts go in args.
+func (r *rateLimited) Warn(msg string, args ...any) {
+	r.mu.Lock()
+	if r.seen == nil {
+		r.seen = map[string]*rateState{}
+	}
+	st := r.seen[msg]
+	if st == nil {
+		st = &rateState{}
+		r.seen[msg] = st
+	}
+	now := time.Now()
+	if !st.last.IsZero() && now.Sub(st.last) < r.every {
+		st.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	n := st.suppressed
+	st.last, st.suppressed = now, 0
+	r.mu.Unlock()
+	if n > 0 {
+		args = append(args, "suppressed_before", n)
+	}
+	r.log.Warn(msg, args...)
+}

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package outbox
+
+import (
+	"fmt"
+	"os"
+)
+
+// lockDir opens the lock file; platforms without flock get no exclusion.
+func lockDir(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return f, nil
+}
