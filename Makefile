@@ -5,7 +5,7 @@ PKG     := ./firmware
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-RUN_ARGS ?= scan --timeout 6s
+RUN_ARGS ?= run --led console --state-dir $(BIN)/state --interval 1m
 FUZZTIME ?= 60s
 
 NFPM    ?= go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
@@ -19,19 +19,20 @@ endif
 
 help:
 	@echo "make build     build bin/nvrguard for this machine"
-	@echo "make run       build and run one scan of the local network (RUN_ARGS='$(RUN_ARGS)')"
+	@echo "make run       build and run the daemon: embedded broker, console LED, sweeps of the local network (Ctrl-C stops it)"
 	@echo "make test      gofmt/vet/staticcheck, then every test with -race (root runs the namespace LAN test)"
 	@echo "make check     gofmt, go vet, staticcheck"
 	@echo "make cross     static ARM binaries: linux/arm GOARM=6, GOARM=7, linux/arm64"
 	@echo "make test-arm  the policy and parser tests as ARM binaries under qemu-user"
 	@echo "make fuzz      every fuzzer for FUZZTIME=$(FUZZTIME) each"
 	@echo "make bench     benchmarks"
-	@echo "make deb       .deb packages for armhf (ARMv6), arm64 and amd64 in $(BIN)/"
+	@echo "make deb       .deb packages for armhf (ARMv6), arm64 and amd64 in $(BIN)/ (scripts/test-deb.sh checks them)"
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nvrguard $(PKG)
 
 run: build
+	@mkdir -p $(BIN)/state
 	@$(BIN)/nvrguard $(RUN_ARGS); s=$$?; [ $$s -eq 0 ] || [ $$s -eq 3 ]
 
 check:
@@ -62,6 +63,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 deb: cross
+	rm -f $(BIN)/nvrguard_*.deb
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nvrguard-linux-amd64 $(PKG)
 	@set -e; for t in armhf:armv6 arm64:arm64 amd64:amd64; do \
 	  a=$${t%%:*}; b=$${t#*:}; \

@@ -46,6 +46,9 @@ Usage:
   nvrguard policy check FILE
   nvrguard led test [--led SPEC] [--each D] [--loop] [--button LINE]
   nvrguard board [--json] [--list]
+  nvrguard watch [--broker URL] [--prefix P] [--once] [--json]
+  nvrguard run [--config FILE] [--broker URL] [--gateway-id ID] [--interval D] [--iface NAME]...
+               [--cidr CIDR]... [--serial PORT[:BAUD]]... [--led SPEC] [--state-dir DIR]
   nvrguard version
 
 Protocols for classify: sadp, dhip, wsd, ssdp, upnp, onvif, http, rtsp, tls, mac,
@@ -94,8 +97,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, err = cmdLed(ctx, e, args[1:])
 	case "board":
 		code, err = cmdBoard(e, args[1:])
-	case "run", "watch":
-		err = usagef("%s: not available in this build yet", args[0])
+	case "watch":
+		code, err = cmdWatch(ctx, e, args[1:])
+	case "run":
+		code, err = cmdRun(ctx, e, args[1:])
 	default:
 		err = usagef("unknown command %q", args[0])
 	}
@@ -109,6 +114,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		fmt.Fprintf(stderr, "nvrguard: %s\n", oneLine(err.Error()))
+		if code == exitUsage {
+			return exitUsage // a configuration that cannot work: do not restart
+		}
 		return exitError
 	}
 	return code

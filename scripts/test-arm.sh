@@ -7,7 +7,7 @@
 # Needs qemu-user-static (apt-get install -y qemu-user-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=${ARM_PKGS:-"./firmware/policy ./firmware/inventory ./firmware/classify ./firmware/config ./drivers/identity ./drivers/sadp ./drivers/dhip ./drivers/wsd ./drivers/ssdp ./drivers/onvif ./drivers/banner ./drivers/arp ./drivers/led ./boards ./drivers/serial ./drivers/serial/serialtest ./drivers/console ./drivers/pelco ./drivers/usb ./drivers/usb/usbtest ./firmware/scan"}
+pkgs=${ARM_PKGS:-"./firmware/policy ./firmware/inventory ./firmware/classify ./firmware/config ./drivers/identity ./drivers/sadp ./drivers/dhip ./drivers/wsd ./drivers/ssdp ./drivers/onvif ./drivers/banner ./drivers/arp ./drivers/led ./boards ./drivers/serial ./drivers/serial/serialtest ./drivers/console ./drivers/pelco ./drivers/usb ./drivers/usb/usbtest ./firmware/scan ./mqtt/outbox"}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for q in qemu-arm-static qemu-aarch64-static; do

@@ -1,0 +1,293 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nvrguard/nvrguard/boards"
+	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/led"
+	"github.com/nvrguard/nvrguard/firmware/config"
+	"github.com/nvrguard/nvrguard/firmware/inventory"
+	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/mqtt"
+)
+
+// daemon is the state of a running gateway. Fields below "owned by loop"
+// are touched only by the loop goroutine.
+type daemon struct {
+	o     Options
+	log   *slog.Logger
+	light *led.LED
+	board boards.Profile
+	mq    *mqtt.Client
+	store *inventory.Store
+
+	updates chan update
+	rescan  chan struct{}
+	faults  faultSet
+
+	cfgMu sync.Mutex
+	cfg   config.Config // replaced on SIGHUP
+
+	// owned by loop
+	pol      *policy.Policy
+	inv      *inventory.Inventory
+	latest   map[inventory.Kind]map[string][]identity.Identity
+	swept    bool // the first network sweep has completed
+	lastScan time.Time
+	acked    bool // the current alarm was acknowledged
+	ackCh    chan struct{}
+}
+
+// config returns the configuration in force.
+func (d *daemon) config() config.Config {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
+	return d.cfg
+}
+
+// faultSet is the set of fault codes active now (LED fault N).
+type faultSet struct {
+	mu     sync.Mutex
+	active map[int]bool
+}
+
+func (f *faultSet) set(code int, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.active == nil {
+		f.active = map[int]bool{}
+	}
+	f.active[code] = on
+}
+
+func (f *faultSet) states() []led.State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []led.State
+	for _, code := range slices.Sorted(maps.Keys(f.active)) {
+		if f.active[code] {
+			out = append(out, led.Fault(code))
+		}
+	}
+	return out
+}
+
+func (d *daemon) loadPolicy() error {
+	p, err := policy.Load(d.config().Profile)
+	if err != nil {
+		return err
+	}
+	d.pol = p
+	return nil
+}
+
+// loop owns the inventory: it applies every observation, acknowledges,
+// reloads, and keeps the LED and MQTT state in step until ctx ends.
+func (d *daemon) loop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	if d.ackCh == nil {
+		d.ackCh = make(chan struct{}, 1)
+	}
+	d.refresh(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u := <-d.updates:
+			d.apply(ctx, u)
+		case <-d.ackCh:
+			if d.inv.Counts()[identity.Restricted] > 0 && !d.acked {
+				d.acked = true
+				d.log.Info("alarm acknowledged")
+			}
+			d.refresh(ctx)
+		case <-d.o.Reload:
+			d.reload(ctx)
+		case <-tick.C:
+			// Faults come and go (MQTT reconnects): keep the LED current.
+			d.faults.set(led.FaultMQTT, !d.mq.Health().Connected && time.Since(d.mq.Health().Since) > 10*time.Second)
+			d.showLED()
+		}
+	}
+}
+
+// apply records one observation and turns the change into events.
+func (d *daemon) apply(ctx context.Context, u update) {
+	now := time.Now().UTC()
+	if u.err != nil {
+		d.log.Warn("source failed", "kind", string(u.kind), "key", u.key, "err", u.err)
+	}
+	switch u.kind {
+	case inventory.KindSerial:
+		if d.latest[u.kind] == nil {
+			d.latest[u.kind] = map[string][]identity.Identity{}
+		}
+		if u.ids == nil {
+			delete(d.latest[u.kind], u.key)
+		} else {
+			d.latest[u.kind][u.key] = u.ids
+		}
+	default:
+		if u.err == nil || u.ids != nil {
+			d.latest[u.kind] = map[string][]identity.Identity{u.key: u.ids}
+		}
+	}
+	if u.kind == inventory.KindNetwork && u.complete && u.key == "" {
+		d.swept = true
+		d.lastScan = now
+	}
+	complete := map[inventory.Kind]bool{}
+	if u.complete && u.err == nil {
+		complete[u.kind] = true
+	}
+	d.classify(ctx, complete, now)
+}
+
+// classify merges every source's latest observations, classifies, applies
+// the result to the inventory and publishes the changes.
+func (d *daemon) classify(ctx context.Context, complete map[inventory.Kind]bool, now time.Time) {
+	var all []identity.Identity
+	for _, byKey := range d.latest {
+		for _, k := range slices.Sorted(maps.Keys(byKey)) {
+			all = append(all, byKey[k]...)
+		}
+	}
+	records := inventory.Records(all, d.pol)
+	events := d.inv.Apply(records, complete, now)
+	for _, e := range events {
+		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
+			"ip", e.Device.IP, "manufacturer", e.Device.Manufacturer, "model", e.Device.Model)
+		if e.Device.Verdict == identity.Restricted && (e.Type == inventory.DeviceFound || e.Type == inventory.VerdictChanged) {
+			d.acked = false // new restricted hardware: a new alarm
+		}
+		if _, err := d.mq.Event(ctx, mqtt.EventType(e.Type), e.Device); err != nil {
+			d.log.Error("mqtt event not queued", "event", string(e.Type), "id", e.Device.ID, "err", err)
+		}
+	}
+	// The events are in the on-disk outbox; the state follows at once, before
+	// anything else is published, so that a kill -9 between the two can
+	// repeat an event (subscribers dedupe by seq) but never lose one, and a
+	// restart never finds again what was already found.
+	if _, err := d.store.Save(d.inv.Entries()); err != nil {
+		d.log.Error("saving the inventory", "err", err)
+	}
+	for _, e := range events {
+		if e.Type == inventory.DeviceLost {
+			if err := d.mq.RemoveDevice(ctx, e.Device.ID); err != nil {
+				d.log.Warn("mqtt remove device", "id", e.Device.ID, "err", err)
+			}
+		}
+	}
+	// Every held record is (re)published: last_seen moves, and the client
+	// only sends what changed.
+	for _, dev := range d.inv.Devices() {
+		if err := d.mq.PublishDevice(ctx, dev); err != nil {
+			d.log.Warn("mqtt publish device", "id", dev.ID, "err", err)
+		}
+	}
+	if d.inv.Counts()[identity.Restricted] == 0 {
+		d.acked = false
+	}
+	d.refresh(ctx)
+}
+
+// ledState is what the LED shows now.
+func (d *daemon) ledState() led.State {
+	base := led.Running
+	switch {
+	case d.inv.Counts()[identity.Restricted] > 0 && d.acked:
+		base = led.Acked
+	case d.inv.Counts()[identity.Restricted] > 0:
+		base = led.Alarm
+	case d.swept:
+		base = led.Clear
+	}
+	return led.Pick(append(d.faults.states(), base)...)
+}
+
+func (d *daemon) showLED() led.State {
+	s := d.ledState()
+	if d.light != nil {
+		d.light.Set(s)
+	}
+	return s
+}
+
+// refresh updates the LED and the MQTT state summary.
+func (d *daemon) refresh(ctx context.Context) {
+	s := d.showLED()
+	st := mqtt.State{LastScan: d.lastScan, PolicyVersion: d.pol.Version(), LED: s.String(), Acknowledged: d.acked}
+	if err := d.mq.PublishState(ctx, st); err != nil {
+		d.log.Warn("mqtt state", "err", err)
+	}
+}
+
+// reload re-reads the config file and the policy (SIGHUP). What cannot
+// change without a restart (MQTT connection, LED, serial ports) is logged.
+func (d *daemon) reload(ctx context.Context) {
+	d.log.Info("reloading the configuration and the policy")
+	if d.o.ConfigPath != "" {
+		c, err := config.Load(d.o.ConfigPath)
+		if err != nil {
+			d.log.Error("config reload failed; keeping the running configuration", "err", err)
+			return
+		}
+		old := d.config()
+		c.StateDir = old.StateDir // a flag override stays
+		if c.MQTT.Broker != old.MQTT.Broker || c.LED != old.LED || !slices.EqualFunc(c.Serial.Ports, old.Serial.Ports, equalPort) {
+			d.log.Warn("MQTT, LED and serial settings take effect at the next restart")
+		}
+		d.cfgMu.Lock()
+		d.cfg.Scan, d.cfg.USB, d.cfg.Profile = c.Scan, c.USB, c.Profile
+		d.cfgMu.Unlock()
+		d.inv.LostAfter = max(c.Scan.LostAfter, 1)
+	}
+	if err := d.loadPolicy(); err != nil {
+		d.log.Error("policy reload failed; keeping the running policy", "err", err)
+		d.faults.set(led.FaultPolicy, true)
+	} else {
+		d.faults.set(led.FaultPolicy, false)
+		d.log.Info("policy in force", "version", d.pol.Version(), "profile", d.pol.Profile().Name)
+	}
+	d.classify(ctx, nil, time.Now().UTC())
+	select {
+	case d.rescan <- struct{}{}:
+	default:
+	}
+}
+
+func equalPort(a, b config.SerialPort) bool {
+	return a.Path == b.Path && a.Baud == b.Baud && a.Kind == b.Kind && a.Probe == b.Probe &&
+		slices.Equal(a.PelcoAddresses, b.PelcoAddresses) && a.Query == b.Query
+}
+
+// send hands an observation to the loop unless ctx ended.
+func (d *daemon) send(ctx context.Context, u update) {
+	select {
+	case d.updates <- u:
+	case <-ctx.Done():
+	}
+}
+
+// ack asks the loop to acknowledge the alarm.
+func (d *daemon) ack() {
+	select {
+	case d.ackCh <- struct{}{}:
+	default:
+	}
+}
+
+// requestScan asks the scan loop for a sweep now.
+func (d *daemon) requestScan() {
+	select {
+	case d.rescan <- struct{}{}:
+	default:
+	}
+}
