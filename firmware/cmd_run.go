@@ -8,10 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/app"
 	"github.com/nvrguard/nvrguard/firmware/config"
 )
@@ -73,14 +73,12 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 		cfg.Scan.CIDRs = append(cfg.Scan.CIDRs, c)
 	}
 	for _, s := range serials {
-		path, baud, _ := strings.Cut(s, ":")
-		p := config.SerialPort{Path: path}
-		if baud != "" {
-			if _, err := fmt.Sscanf(baud, "%d", &p.Baud); err != nil {
-				return 0, usagef("run: --serial %q: bad baud rate", s)
-			}
+		// The same PORT[:BAUD] grammar as scan --serial (by-path names hold colons).
+		sp, err := serial.ParseSpec(s)
+		if err != nil {
+			return 0, usagef("run: --serial: %v", err)
 		}
-		cfg.Serial.Ports = append(cfg.Serial.Ports, p)
+		cfg.Serial.Ports = append(cfg.Serial.Ports, config.SerialPort{Path: sp.Path, Baud: sp.Baud})
 	}
 	if err := cfg.Validate(); err != nil {
 		return exitUsage, fmt.Errorf("config: %w", err)
