@@ -121,14 +121,14 @@ func Run(ctx context.Context, o Options) error {
 		updates: make(chan update, 16),
 		ackCh:   make(chan struct{}, 1),
 		rescan:  make(chan struct{}, 1),
-		latest:  map[inventory.Kind]map[string][]identity.Identity{},
+		latest:  observations{},
 	}
 	if err := d.loadPolicy(); err != nil {
 		// A policy error shows fault 4 and the embedded default is used:
 		// a gateway that flags nothing would be worse than one that flags
 		// by the default policy.
 		log.Error("policy error; using the embedded default", "profile", cfg.Profile, "err", err)
-		d.faults.set(led.FaultPolicy, true)
+		d.faults.set(led.FaultPolicy, "policy", true)
 		p, perr := policy.Load("")
 		if perr != nil {
 			return fmt.Errorf("%w: embedded policy: %v", ErrConfig, perr)

@@ -37,7 +37,7 @@ type daemon struct {
 	// owned by loop
 	pol      *policy.Policy
 	inv      *inventory.Inventory
-	latest   map[inventory.Kind]map[string][]identity.Identity
+	latest   observations
 	swept    bool // the first network sweep has completed
 	lastScan time.Time
 	acked    bool // the current alarm was acknowledged
@@ -51,19 +51,28 @@ func (d *daemon) config() config.Config {
 	return d.cfg
 }
 
-// faultSet is the set of fault codes active now (LED fault N).
+// faultSet is the set of fault codes active now (LED fault N). Each source
+// raises and clears its own fault (the USB poll never clears a serial port's
+// fault 3, nor one port another's): a code is active while any source holds it.
 type faultSet struct {
 	mu     sync.Mutex
-	active map[int]bool
+	active map[int]map[string]bool // code -> sources holding it
 }
 
-func (f *faultSet) set(code int, on bool) {
+func (f *faultSet) set(code int, source string, on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.active == nil {
-		f.active = map[int]bool{}
+		f.active = map[int]map[string]bool{}
 	}
-	f.active[code] = on
+	if !on {
+		delete(f.active[code], source)
+		return
+	}
+	if f.active[code] == nil {
+		f.active[code] = map[string]bool{}
+	}
+	f.active[code][source] = true
 }
 
 func (f *faultSet) states() []led.State {
@@ -71,7 +80,7 @@ func (f *faultSet) states() []led.State {
 	defer f.mu.Unlock()
 	var out []led.State
 	for _, code := range slices.Sorted(maps.Keys(f.active)) {
-		if f.active[code] {
+		if len(f.active[code]) > 0 {
 			out = append(out, led.Fault(code))
 		}
 	}
@@ -112,7 +121,8 @@ func (d *daemon) loop(ctx context.Context) {
 			d.reload(ctx)
 		case <-tick.C:
 			// Faults come and go (MQTT reconnects): keep the LED current.
-			d.faults.set(led.FaultMQTT, !d.mq.Health().Connected && time.Since(d.mq.Health().Since) > 10*time.Second)
+			h := d.mq.Health()
+			d.faults.set(led.FaultMQTT, "mqtt", !h.Connected && time.Since(h.Since) > 10*time.Second)
 			d.showLED()
 		}
 	}
@@ -124,24 +134,16 @@ func (d *daemon) apply(ctx context.Context, u update) {
 	if u.err != nil {
 		d.log.Warn("source failed", "kind", string(u.kind), "key", u.key, "err", u.err)
 	}
-	switch u.kind {
-	case inventory.KindSerial:
-		if d.latest[u.kind] == nil {
-			d.latest[u.kind] = map[string][]identity.Identity{}
-		}
-		if u.ids == nil {
-			delete(d.latest[u.kind], u.key)
-		} else {
-			d.latest[u.kind][u.key] = u.ids
-		}
-	default:
-		if u.err == nil || u.ids != nil {
-			d.latest[u.kind] = map[string][]identity.Identity{u.key: u.ids}
-		}
+	// A failed observation keeps what its source saw last.
+	if u.err == nil || u.ids != nil {
+		d.latest.set(u.kind, u.key, u.ids)
 	}
 	if u.kind == inventory.KindNetwork && u.complete && u.key == "" {
 		d.swept = true
 		d.lastScan = now
+		// The sweep read the neighbour table itself: an earlier read must
+		// not keep a camera that has since gone alive.
+		d.latest.set(inventory.KindNetwork, "neighbours", nil)
 	}
 	complete := map[inventory.Kind]bool{}
 	if u.complete && u.err == nil {
@@ -153,13 +155,7 @@ func (d *daemon) apply(ctx context.Context, u update) {
 // classify merges every source's latest observations, classifies, applies
 // the result to the inventory and publishes the changes.
 func (d *daemon) classify(ctx context.Context, complete map[inventory.Kind]bool, now time.Time) {
-	var all []identity.Identity
-	for _, byKey := range d.latest {
-		for _, k := range slices.Sorted(maps.Keys(byKey)) {
-			all = append(all, byKey[k]...)
-		}
-	}
-	records := inventory.Records(all, d.pol)
+	records := inventory.Records(d.latest.all(), d.pol)
 	events := d.inv.Apply(records, complete, now)
 	for _, e := range events {
 		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
@@ -201,10 +197,11 @@ func (d *daemon) classify(ctx context.Context, complete map[inventory.Kind]bool,
 // ledState is what the LED shows now.
 func (d *daemon) ledState() led.State {
 	base := led.Running
+	restricted := d.inv.Counts()[identity.Restricted] > 0
 	switch {
-	case d.inv.Counts()[identity.Restricted] > 0 && d.acked:
+	case restricted && d.acked:
 		base = led.Acked
-	case d.inv.Counts()[identity.Restricted] > 0:
+	case restricted:
 		base = led.Alarm
 	case d.swept:
 		base = led.Clear
@@ -251,9 +248,9 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	if err := d.loadPolicy(); err != nil {
 		d.log.Error("policy reload failed; keeping the running policy", "err", err)
-		d.faults.set(led.FaultPolicy, true)
+		d.faults.set(led.FaultPolicy, "policy", true)
 	} else {
-		d.faults.set(led.FaultPolicy, false)
+		d.faults.set(led.FaultPolicy, "policy", false)
 		d.log.Info("policy in force", "version", d.pol.Version(), "profile", d.pol.Profile().Name)
 	}
 	d.classify(ctx, nil, time.Now().UTC())

@@ -25,7 +25,7 @@ func (d *daemon) serialLoop(ctx context.Context, p config.SerialPort) {
 	log := d.log.With("component", "serial", "port", p.Path)
 	if _, err := (serial.System{Root: d.o.Root}).Check(p.Path); err != nil && !isNoDevice(err) {
 		log.Error("serial port refused", "err", err)
-		d.faults.set(led.FaultSerial, true)
+		d.faults.set(led.FaultSerial, p.Path, true)
 		return
 	}
 	var handlers []serial.Handler
@@ -66,11 +66,11 @@ func (d *daemon) serialLoop(ctx context.Context, p config.SerialPort) {
 			<-done
 			return
 		case <-done:
-			d.faults.set(led.FaultSerial, true)
+			d.faults.set(led.FaultSerial, p.Path, true)
 			return
 		case <-tick.C:
 		}
-		d.faults.set(led.FaultSerial, st.gone.Load())
+		d.faults.set(led.FaultSerial, p.Path, st.gone.Load())
 		var ids []identity.Identity
 		if w != nil {
 			if id, ok := w.Identity(); ok {

@@ -37,7 +37,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 			return
 		}
 		noNet := errors.Is(err, discovery.ErrNoInterface) || (err == nil && st.Interfaces == 0)
-		d.faults.set(led.FaultNetwork, noNet)
+		d.faults.set(led.FaultNetwork, "network", noNet)
 		if err != nil {
 			d.log.Warn("sweep failed", "err", err)
 		} else {
@@ -116,7 +116,7 @@ func (d *daemon) usbLoop(ctx context.Context) {
 		}
 		// No USB bus at all (a VM, a container) is not a fault; a bus that
 		// cannot be read is.
-		d.faults.set(led.FaultSerial, err != nil && !errors.Is(err, fs.ErrNotExist))
+		d.faults.set(led.FaultSerial, "usb", err != nil && !errors.Is(err, fs.ErrNotExist))
 		if first || !slices.Equal(keys, last) {
 			first = false
 			last = keys
