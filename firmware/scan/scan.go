@@ -232,8 +232,8 @@ func fetchDescriptions(ctx context.Context, ids []identity.Identity, log *slog.L
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10,
 			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Timeout:       3 * time.Second,
+		// FetchDescription itself refuses redirects and other hosts.
+		Timeout: 3 * time.Second,
 	}
 	defer client.CloseIdleConnections()
 	var out []identity.Identity
