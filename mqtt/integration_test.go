@@ -587,6 +587,13 @@ func TestIntegrationBrokerDown(t *testing.T) {
 	if h.Connected || !strings.Contains(h.LastError, "connection refused") || h.Outbox.Queued != 1 {
 		t.Fatalf("health %+v", h)
 	}
+	// Health is set before the warning is logged: wait for the line, then
+	// let the client retry for a second (50-300 ms backoff: several
+	// attempts) and count again.
+	for !strings.Contains(sink.String(), "unreachable") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
 	if n := strings.Count(sink.String(), "unreachable"); n != 1 {
 		t.Errorf("%d warnings for one outage, want 1 (rate limited)", n)
 	}
