@@ -59,7 +59,8 @@ type update struct {
 	kind     inventory.Kind
 	key      string // the port, for serial sources; "" otherwise
 	ids      []identity.Identity
-	complete bool // a full observation by this kind (a sweep, a USB read)
+	complete bool      // a full observation by this kind (a sweep, a USB read)
+	at       time.Time // when the observation began; set for network sources
 	err      error
 }
 

@@ -40,7 +40,8 @@ type daemon struct {
 	latest   observations
 	swept    bool // the first network sweep has completed
 	lastScan time.Time
-	acked    bool // the current alarm was acknowledged
+	sweptAt  time.Time // when the last complete sweep began
+	acked    bool      // the current alarm was acknowledged
 	ackCh    chan struct{}
 }
 
@@ -131,6 +132,13 @@ func (d *daemon) loop(ctx context.Context) {
 // apply records one observation and turns the change into events.
 func (d *daemon) apply(ctx context.Context, u update) {
 	now := time.Now().UTC()
+	d.log.Debug("observation", "kind", string(u.kind), "key", u.key, "identities", len(u.ids), "complete", u.complete, "failed", u.err != nil)
+	if u.kind == inventory.KindNetwork && u.key == "neighbours" && u.at.Before(d.sweptAt) {
+		// Read before the last complete sweep began, which read the table
+		// itself later: it must not bring back a camera that has gone.
+		d.log.Debug("neighbour table read older than the last sweep: ignored")
+		return
+	}
 	if u.err != nil {
 		d.log.Warn("source failed", "kind", string(u.kind), "key", u.key, "err", u.err)
 	}
@@ -141,6 +149,7 @@ func (d *daemon) apply(ctx context.Context, u update) {
 	if u.kind == inventory.KindNetwork && u.complete && u.key == "" {
 		d.swept = true
 		d.lastScan = now
+		d.sweptAt = u.at
 		// The sweep read the neighbour table itself: an earlier read must
 		// not keep a camera that has since gone alive.
 		d.latest.set(inventory.KindNetwork, "neighbours", nil)

@@ -29,6 +29,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 				cidrs = append(cidrs, p)
 			}
 		}
+		began := time.Now()
 		ids, st, err := scan.Run(ctx, scan.Options{
 			Ifaces: cfg.Ifaces, CIDRs: cidrs, Timeout: cfg.Timeout, Rate: cfg.Rate,
 			NoBanners: !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
@@ -44,7 +45,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 			d.log.Info("sweep done", "identities", len(ids), "interfaces", st.Interfaces,
 				"replies", st.Discovery.Received, "dropped", st.Discovery.Dropped, "duration", st.Duration.Round(time.Millisecond).String())
 		}
-		d.send(ctx, update{kind: inventory.KindNetwork, ids: ids, complete: err == nil && !noNet, err: err})
+		d.send(ctx, update{kind: inventory.KindNetwork, ids: ids, complete: err == nil && !noNet, at: began, err: err})
 		t := time.NewTimer(cfg.Interval)
 		select {
 		case <-ctx.Done():
@@ -71,6 +72,7 @@ func (d *daemon) neighbourLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		read := time.Now()
 		ids, err := arp.Reader{Path: d.path("proc/net/arp"), Ifaces: cfg.Ifaces}.Read(ctx)
 		if err != nil {
 			d.log.Debug("neighbour table", "err", err)
@@ -85,7 +87,7 @@ func (d *daemon) neighbourLoop(ctx context.Context) {
 			continue
 		}
 		last = macs
-		d.send(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: ids})
+		d.send(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: ids, at: read})
 	}
 }
 

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/firmware/inventory"
+	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/mqtt"
+)
+
+// testDaemon is a daemon with its loop state and an MQTT client that is
+// never started (events wait in its outbox), for driving apply directly.
+func testDaemon(t *testing.T, lostAfter int) *daemon {
+	t.Helper()
+	pol, err := policy.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mq, err := mqtt.New(mqtt.Config{Broker: "tcp://127.0.0.1:1", GatewayID: "gw1", StateDir: dir}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &daemon{
+		log: slog.New(slog.DiscardHandler), mq: mq, pol: pol,
+		inv:    inventory.New(lostAfter),
+		store:  &inventory.Store{Path: filepath.Join(dir, "inventory.json")},
+		latest: observations{},
+	}
+}
+
+func neighbour(mac, addr string) identity.Identity {
+	return identity.Identity{Source: identity.SourceARP, Addr: netip.MustParseAddr(addr), MAC: mac}
+}
+
+// TestNeighbourReadOlderThanSweepIgnored: a neighbour-table read taken
+// before a sweep began, delivered after it, must not keep alive a camera
+// the sweep (which read the table itself, later) no longer saw.
+func TestNeighbourReadOlderThanSweepIgnored(t *testing.T) {
+	ctx := t.Context()
+	d := testDaemon(t, 1)
+	axis := neighbour("ac:cc:8e:27:0a:d8", "10.99.0.14")
+	hik := neighbour("58:50:ed:1f:e3:85", "10.99.0.11")
+	t0 := time.Now()
+
+	d.apply(ctx, update{kind: inventory.KindNetwork, ids: []identity.Identity{axis, hik}, complete: true, at: t0})
+	if d.inv.Len() != 2 {
+		t.Fatalf("%d devices after the first sweep, want 2", d.inv.Len())
+	}
+	// The table is read (Axis still in it), then a sweep begins and no
+	// longer sees Axis; the read arrives last.
+	stale := update{kind: inventory.KindNetwork, key: "neighbours", ids: []identity.Identity{axis, hik}, at: t0.Add(time.Second)}
+	d.apply(ctx, update{kind: inventory.KindNetwork, ids: []identity.Identity{hik}, complete: true, at: t0.Add(2 * time.Second)})
+	if d.inv.Len() != 1 {
+		t.Fatalf("%d devices after the sweep without Axis, want 1 (lost_after 1)", d.inv.Len())
+	}
+	d.apply(ctx, stale)
+	if d.inv.Len() != 1 {
+		t.Errorf("a read older than the sweep brought Axis back: %d devices", d.inv.Len())
+	}
+	// A read taken after the sweep began counts: Axis is back on the LAN.
+	d.apply(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: []identity.Identity{axis, hik}, at: t0.Add(3 * time.Second)})
+	if d.inv.Len() != 2 {
+		t.Errorf("a fresh read did not find Axis again: %d devices", d.inv.Len())
+	}
+}
