@@ -48,7 +48,8 @@ had_policy=0; [ -e $policy ] && { had_policy=1; cp -a $policy "$tmp/policy-rc.d"
 printf '#!/bin/sh\nexit 101\n' > $policy; chmod 0755 $policy
 cleanup_policy() { if [ $had_policy = 1 ]; then cp -a "$tmp/policy-rc.d" $policy; else rm -f $policy; fi; }
 trap 'cleanup_policy; dpkg --purge nvrguard >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-DEBIAN_FRONTEND=noninteractive dpkg -i bin/nvrguard_*_amd64.deb >/dev/null
+out=$(DEBIAN_FRONTEND=noninteractive dpkg -i bin/nvrguard_*_amd64.deb 2>&1) || { echo "$out"; fail "dpkg -i failed"; }
+if grep -qi 'warning\|error' <<<"$out"; then echo "$out"; fail "dpkg -i printed a warning"; fi
 getent passwd nvrguard >/dev/null || fail "no nvrguard user"
 id -nG nvrguard | tr ' ' '\n' | grep -qx gpio || fail "nvrguard is not in group gpio"
 id -nG nvrguard | tr ' ' '\n' | grep -qx dialout || fail "nvrguard is not in group dialout"
