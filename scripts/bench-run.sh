@@ -28,4 +28,4 @@ echo "cameras: $n, measured over ${secs}s"
 echo "devices found: $(grep -c 'event=device_found' "$out/run.log") ($(grep -c 'event=device_found.*verdict=restricted' "$out/run.log") restricted); LED alarm shown: $led"
 echo "start -> first restricted device_found (queued to MQTT): $t0 -> $first"
 grep -E 'User time|System time|Percent of CPU|Maximum resident' "$out/run.log"
-grep -E 'sweep done' "$out/run.log" | head -3
+grep -m3 -E 'sweep done' "$out/run.log"

@@ -19,26 +19,30 @@ for deb in "${debs[@]}"; do
   arch=$(dpkg-deb -f "$deb" Architecture)
   case "$deb" in *"_$arch.deb") ;; *) fail "$deb says Architecture: $arch" ;; esac
   [ "$(dpkg-deb -f "$deb" Package)" = nvrguard ] || fail "$deb: wrong package name"
-  dpkg-deb -f "$deb" Depends | grep -q adduser || fail "$deb: Depends lacks adduser"
+  grep -q adduser <<<"$(dpkg-deb -f "$deb" Depends)" || fail "$deb: Depends lacks adduser"
   list=$(dpkg-deb -c "$deb" | awk '{print $NF}')
   for f in ./usr/bin/nvrguard ./etc/nvrguard/config.yaml ./lib/systemd/system/nvrguard.service \
            ./lib/udev/rules.d/60-nvrguard-leds.rules ./lib/udev/rules.d/61-nvrguard-serial.rules \
            ./usr/share/doc/nvrguard/README.md ./var/lib/nvrguard/; do
     grep -qx -- "$f" <<<"$list" || fail "$deb lacks $f"
   done
-  dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/nvrguard/config.yaml || fail "$deb: config.yaml is not a conffile"
+  # Outputs are captured before grep -q reads them: with pipefail, grep
+  # exiting at its first match can fail the writer with SIGPIPE.
+  conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)
+  grep -qx /etc/nvrguard/config.yaml <<<"$conffiles" || fail "$deb: config.yaml is not a conffile"
+  ctrl=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
   for s in preinst postinst prerm postrm; do
-    dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -qx "./$s" || fail "$deb lacks $s"
+    grep -qx "./$s" <<<"$ctrl" || fail "$deb lacks $s"
   done
   echo "ok   $deb: $arch, $(dpkg-deb -f "$deb" Version), $(grep -c . <<<"$list") paths"
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dpkg-deb -x bin/nvrguard_*_armhf.deb "$tmp/armhf"
-file "$tmp/armhf/usr/bin/nvrguard" | grep -q 'ARM, EABI5' || fail "armhf binary: $(file "$tmp/armhf/usr/bin/nvrguard")"
-go version -m "$tmp/armhf/usr/bin/nvrguard" | grep -q 'GOARM=6' || fail "armhf binary is not GOARM=6"
+grep -q 'ARM, EABI5' <<<"$(file "$tmp/armhf/usr/bin/nvrguard")" || fail "armhf binary: $(file "$tmp/armhf/usr/bin/nvrguard")"
+grep -q 'GOARM=6' <<<"$(go version -m "$tmp/armhf/usr/bin/nvrguard")" || fail "armhf binary is not GOARM=6"
 if command -v qemu-arm-static >/dev/null; then
-  qemu-arm-static -cpu arm1176 "$tmp/armhf/usr/bin/nvrguard" version | grep -q 'GOARM=6' || fail "armhf binary does not run on an ARM1176"
+  grep -q 'GOARM=6' <<<"$(qemu-arm-static -cpu arm1176 "$tmp/armhf/usr/bin/nvrguard" version)" || fail "armhf binary does not run on an ARM1176"
 fi
 echo "ok   armhf binary is ARMv6 (GOARM=6, runs on arm1176)"
 
@@ -51,8 +55,8 @@ trap 'cleanup_policy; dpkg --purge nvrguard >/dev/null 2>&1 || true; rm -rf "$tm
 out=$(DEBIAN_FRONTEND=noninteractive dpkg -i bin/nvrguard_*_amd64.deb 2>&1) || { echo "$out"; fail "dpkg -i failed"; }
 if grep -qi 'warning\|error' <<<"$out"; then echo "$out"; fail "dpkg -i printed a warning"; fi
 getent passwd nvrguard >/dev/null || fail "no nvrguard user"
-id -nG nvrguard | tr ' ' '\n' | grep -qx gpio || fail "nvrguard is not in group gpio"
-id -nG nvrguard | tr ' ' '\n' | grep -qx dialout || fail "nvrguard is not in group dialout"
+grep -qw gpio <<<"$(id -nG nvrguard)" || fail "nvrguard is not in group gpio"
+grep -qw dialout <<<"$(id -nG nvrguard)" || fail "nvrguard is not in group dialout"
 [ "$(stat -c %U:%a /var/lib/nvrguard)" = nvrguard:750 ] || fail "state dir: $(stat -c %U:%a /var/lib/nvrguard)"
 [ "$(stat -c %G /etc/nvrguard/config.yaml)" = nvrguard ] || fail "config group: $(stat -c %G /etc/nvrguard/config.yaml)"
 /usr/bin/nvrguard version >/dev/null || fail "installed binary does not run"
