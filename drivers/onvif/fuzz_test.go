@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/identity/identitytest"
@@ -53,4 +54,25 @@ func checkIdentity(t *testing.T, id identity.Identity, source string) {
 			t.Errorf("fact %+v is not clean", f)
 		}
 	}
+}
+
+func FuzzParseSystemDateAndTime(f *testing.F) {
+	f.Add(GetSystemDateAndTimeRequest())
+	f.Add([]byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"><s:Body><tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:UTCDateTime><tt:Time><tt:Hour>7</tt:Hour><tt:Minute>5</tt:Minute><tt:Second>9</tt:Second></tt:Time><tt:Date><tt:Year>2026</tt:Year><tt:Month>11</tt:Month><tt:Day>27</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></s:Body></s:Envelope>`))
+	f.Add([]byte(`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetSystemDateAndTimeResponse><SystemDateAndTime><UTCDateTime><Time><Hour>25</Hour><Minute>0</Minute><Second>0</Second></Time><Date><Year>2026</Year><Month>2</Month><Day>30</Day></Date></UTCDateTime></SystemDateAndTime></GetSystemDateAndTimeResponse></s:Body></s:Envelope>`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tm, err := ParseSystemDateAndTime(b)
+		if err != nil {
+			if !tm.IsZero() {
+				t.Errorf("a time with an error: %v", tm)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "onvif: ") || strings.ContainsAny(msg, "\r\n") || len(msg) > 200 {
+				t.Errorf("bad error message %q", msg)
+			}
+			return
+		}
+		if tm.Location() != time.UTC {
+			t.Errorf("time %v is not UTC", tm)
+		}
+	})
 }
