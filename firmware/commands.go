@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/classify"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
@@ -30,6 +31,8 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	profile := fs.String("profile", policy.DefaultProfile, "policy profile: ndaa889, uk-nil or a policy FILE")
 	noBanners := fs.Bool("no-banners", false, "skip HTTP/RTSP/TLS banner enrichment")
 	noUSB := fs.Bool("no-usb", false, "skip the USB devices")
+	onvifUser := fs.String("onvif-user", "", "ask ONVIF GetDeviceInformation with this account (needs --onvif-password-file)")
+	onvifPassFile := fs.String("onvif-password-file", "", "FILE holding the ONVIF account's password")
 	var ifaces, cidrs, serials multi
 	fs.Var(&ifaces, "iface", "probe from this interface only (repeatable)")
 	fs.Var(&cidrs, "cidr", "also sweep this CIDR by unicast (repeatable; routed VLANs)")
@@ -60,11 +63,22 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 		}
 		ports = append(ports, scan.SerialPort{Path: sp.Path, Baud: sp.Baud})
 	}
+	if (*onvifUser == "") != (*onvifPassFile == "") {
+		return 0, usagef("scan: --onvif-user and --onvif-password-file go together")
+	}
+	var cred onvif.Credentials
+	if *onvifUser != "" {
+		b, err := os.ReadFile(*onvifPassFile)
+		if err != nil {
+			return 0, usagef("scan: --onvif-password-file: %v", err)
+		}
+		cred = onvif.Credentials{Username: *onvifUser, Password: strings.TrimRight(string(b), "\r\n")}
+	}
 	pol, err := policy.Load(*profile)
 	if err != nil {
 		return 0, err
 	}
-	opts := scan.Options{Ifaces: ifaces, CIDRs: prefixes, Timeout: *timeout, Logger: e.log, NoBanners: *noBanners,
+	opts := scan.Options{ONVIF: cred, Ifaces: ifaces, CIDRs: prefixes, Timeout: *timeout, Logger: e.log, NoBanners: *noBanners,
 		Serial: ports, NoUSB: *noUSB}
 	if isTerminal(e.stderr) {
 		opts.Progress = func(msg string) { fmt.Fprintf(e.stderr, "nvrguard: %s\n", msg) }

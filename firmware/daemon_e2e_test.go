@@ -201,7 +201,13 @@ func TestIntegrationDaemon(t *testing.T) {
 	rec := mqtttest.Subscribe(t, broker, mqtttest.RecorderOptions{ClientID: "e2e-watch"}, "nvrguard/#")
 	defer rec.Close()
 
-	startCameras(t, camsimBin, specFile)
+	// The cameras' ONVIF device services want an account the daemon does
+	// not have: refused, logged at debug, the discovery evidence stands.
+	pass := filepath.Join(t.TempDir(), "onvif.pass")
+	if err := os.WriteFile(pass, []byte("c4m3ra!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startCameras(t, camsimBin, specFile, "--onvif-user", "operator", "--onvif-password-file", pass)
 	ledDir := ledtest.ClassDir(t, "ACT", 1, "none [mmc0] heartbeat")
 	stateDir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
@@ -248,6 +254,13 @@ func TestIntegrationDaemon(t *testing.T) {
 	})
 	late.Close()
 	t.Logf("restricted cameras published and the LED set to alarm %v after the daemon started", time.Since(started).Round(time.Millisecond))
+	refusal := `msg="ONVIF GetDeviceInformation" component=scan addr=10.99.0.12 err="onvif: SOAP fault: env:Sender/ter:NotAuthorized"`
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(d.logs(), refusal) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(d.logs(), refusal) {
+		t.Errorf("no debug line for the ONVIF refusal of the Dahua camera in the first sweep")
+	}
 	// A plain file stands for the kernel's trigger attribute: it holds what
 	// was last written ("none" while nvrguard drives the LED).
 	if trig := ledtest.Attr(t, ledDir, "trigger"); trig != "none" && !strings.Contains(trig, "[none]") {

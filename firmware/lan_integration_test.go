@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,9 +70,9 @@ func camLAN(t *testing.T, prefix string, spec []string) string {
 }
 
 // startCameras runs camsim on a spec until the test ends.
-func startCameras(t *testing.T, bin, specFile string) {
+func startCameras(t *testing.T, bin, specFile string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(bin, "--spec", specFile)
+	cmd := exec.Command(bin, append([]string{"--spec", specFile}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -149,9 +150,15 @@ func TestIntegrationCameraLAN(t *testing.T) {
 		spec = append(spec, fmt.Sprintf("%s-c%d,%s,%s,%s", prefix, i, c.profile, c.mac, c.ip))
 	}
 	specFile := camLAN(t, prefix, spec)
-	startCameras(t, camsimBin, specFile)
+	// The cameras' ONVIF device services want an account; the scan has it.
+	pass := filepath.Join(t.TempDir(), "onvif.pass")
+	if err := os.WriteFile(pass, []byte("c4m3ra!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startCameras(t, camsimBin, specFile, "--onvif-user", "operator", "--onvif-password-file", pass)
 
-	devs, code, took, logs := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "8s", "--cidr", "10.99.0.0/24")
+	devs, code, took, logs := scanIn(t, nvrguard, prefix+"-gw", "--timeout", "8s", "--cidr", "10.99.0.0/24",
+		"--onvif-user", "operator", "--onvif-password-file", pass)
 	t.Logf("scan of %d cameras took %v", len(cams), took)
 	if code != exitRestricted {
 		t.Errorf("exit status %d, want %d (restricted hardware present)", code, exitRestricted)
@@ -179,6 +186,14 @@ func TestIntegrationCameraLAN(t *testing.T) {
 		if d.Verdict != identity.Unknown && len(d.Reasons) == 0 {
 			t.Errorf("%s camera: verdict %s without reasons", c.profile, d.Verdict)
 		}
+	}
+	// GetDeviceInformation with the account: the Dahua camera's record
+	// carries its ONVIF identity, merged by address with the discovery one.
+	if d := byMAC["4c:11:bf:c2:0b:9d"]; !slices.Contains(d.Sources, identity.SourceONVIF) || d.Serial != "1F006E4PAX00075" {
+		t.Errorf("dahua camera: sources %v, serial %q; want the onvif source and serial 1F006E4PAX00075", d.Sources, d.Serial)
+	}
+	if strings.Contains(logs, "c4m3ra") {
+		t.Error("the ONVIF password is in the scan's log")
 	}
 	if len(devs) != len(cams) {
 		t.Errorf("found %d devices, want exactly %d:\n%s", len(devs), len(cams), mustJSON(devs))

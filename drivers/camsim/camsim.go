@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -32,6 +33,8 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
 	"github.com/nvrguard/nvrguard/drivers/discovery/discoverytest"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
+	"github.com/nvrguard/nvrguard/drivers/onvif/onviftest"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
 	"github.com/nvrguard/nvrguard/drivers/sadp/sadptest"
 	"github.com/nvrguard/nvrguard/drivers/ssdp"
@@ -57,6 +60,10 @@ type Profile struct {
 	HTTP map[string][]byte // path -> whole response
 	RTSP [][]byte          // responses in order
 	TLS  *pkix.Name
+	// ONVIF is a GetDeviceInformationResponse, served by an ONVIF device
+	// service at /onvif/device_service on port 80 (behind the camera's
+	// ONVIFAccount when it has one).
+	ONVIF []byte
 	// Want is what a correct classifier says of this camera.
 	Want Want
 }
@@ -92,10 +99,11 @@ func Profiles() map[string]Profile {
 		},
 		"dahua": {
 			Name: "dahua", MAC: "4c:11:bf:c2:0b:9d", IPs: []string{"218.5.136.140", "218.5.136.1", "192.168.1.45"},
-			DHIP: file("dhip-001.json"),
-			WSD:  file("wsd-004.xml"),
-			RTSP: [][]byte{file("rtsp-003.txt"), file("rtsp-003.txt")},
-			Want: Want{Verdict: "restricted", Manufacturer: "Dahua", Entity: "Dahua"},
+			DHIP:  file("dhip-001.json"),
+			WSD:   file("wsd-004.xml"),
+			RTSP:  [][]byte{file("rtsp-003.txt"), file("rtsp-003.txt")},
+			ONVIF: file("onvif-devinfo-dahua.xml"),
+			Want:  Want{Verdict: "restricted", Manufacturer: "Dahua", Entity: "Dahua"},
 		},
 		"lorex": {
 			Name: "lorex", MAC: "00:1f:54:a9:2e:58", IPs: []string{"192.168.86.81", "192.168.86.1"},
@@ -148,7 +156,11 @@ type Camera struct {
 	Profile Profile
 	MAC     net.HardwareAddr
 	IP      netip.Addr
-	Logger  *slog.Logger
+	// ONVIFAccount, when its Username is set, is the one account the
+	// camera's ONVIF device service answers GetDeviceInformation to;
+	// anonymous requests get ter:NotAuthorized, as on most real cameras.
+	ONVIFAccount onvif.Credentials
+	Logger       *slog.Logger
 }
 
 // localize replaces the capture's MAC (in every notation) and IPv4
@@ -254,13 +266,22 @@ func (c *Camera) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	if len(httpResp) > 0 || len(p.RTSP) > 0 || p.TLS != nil {
-		bc := &bannertest.Camera{HTTP: httpResp}
+	var post map[string]func([]byte) []byte
+	if p.ONVIF != nil {
+		dev := &onviftest.Device{Info: c.localize(p.ONVIF), Username: c.ONVIFAccount.Username, Password: c.ONVIFAccount.Password}
+		post = map[string]func([]byte) []byte{"/onvif/device_service": func(body []byte) []byte {
+			status, env := dev.Respond(body)
+			return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s",
+				status, http.StatusText(status), len(env), env)
+		}}
+	}
+	if len(httpResp) > 0 || post != nil || len(p.RTSP) > 0 || p.TLS != nil {
+		bc := &bannertest.Camera{HTTP: httpResp, Post: post}
 		for _, r := range p.RTSP {
 			bc.RTSP = append(bc.RTSP, wire(c.localize(r)))
 		}
 		httpPort, rtspPort, tlsPort := -1, -1, -1
-		if len(httpResp) > 0 {
+		if len(httpResp) > 0 || post != nil {
 			httpPort = 80
 		}
 		if len(p.RTSP) > 0 {

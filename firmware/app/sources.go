@@ -12,6 +12,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/usb"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/scan"
@@ -32,6 +33,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 		began := time.Now()
 		ids, st, err := scan.Run(ctx, scan.Options{
 			Ifaces: cfg.Ifaces, CIDRs: cidrs, Timeout: cfg.Timeout, Rate: cfg.Rate,
+			ONVIF:     onvif.Credentials{Username: cfg.ONVIF.Username, Password: cfg.ONVIF.Password.Reveal()},
 			NoBanners: !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
 		})
 		if ctx.Err() != nil {

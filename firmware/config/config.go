@@ -56,6 +56,17 @@ type Scan struct {
 	// NeighbourWatch is how often the neighbour table is read between
 	// sweeps.
 	NeighbourWatch time.Duration `yaml:"neighbour_watch"`
+	// ONVIF is the operator's ONVIF account, for GetDeviceInformation on
+	// the cameras that want one; empty asks anonymously.
+	ONVIF ONVIF `yaml:"onvif"`
+}
+
+// ONVIF is an ONVIF account (WS-UsernameToken). The password is read from
+// a file and never logged.
+type ONVIF struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	Password     Secret `yaml:"-"`
 }
 
 // USB configures the USB source.
@@ -256,6 +267,9 @@ func (c *Config) readSecrets(dir string) error {
 	if c.MQTT.Embedded.Password, err = read("mqtt.embedded.password_file", c.MQTT.Embedded.PasswordFile); err != nil {
 		return err
 	}
+	if c.Scan.ONVIF.Password, err = read("scan.onvif.password_file", c.Scan.ONVIF.PasswordFile); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -285,6 +299,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Scan.NeighbourWatch < time.Second {
 		bad("scan.neighbour_watch must be at least 1s, got %v", c.Scan.NeighbourWatch)
+	}
+	if (c.Scan.ONVIF.Username == "") != (c.Scan.ONVIF.PasswordFile == "") {
+		bad("scan.onvif needs both username and password_file, or neither")
 	}
 	for _, s := range c.Scan.CIDRs {
 		if p, err := netip.ParsePrefix(s); err != nil || !p.Addr().Is4() {

@@ -145,3 +145,41 @@ func TestPackagedConfigIsTheDefaults(t *testing.T) {
 		t.Errorf("the packaged config with its defaults uncommented does not parse: %v", err)
 	}
 }
+
+// TestONVIFAccount: the ONVIF password comes from its file, never prints,
+// and an account needs both halves.
+func TestONVIFAccount(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "onvif.pass"), []byte("c4m3ra!\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte("scan:\n  onvif:\n    username: operator\n    password_file: onvif.pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Scan.ONVIF.Username != "operator" || c.Scan.ONVIF.Password.Reveal() != "c4m3ra!" {
+		t.Errorf("account %q / %q", c.Scan.ONVIF.Username, c.Scan.ONVIF.Password.Reveal())
+	}
+	if s := fmt.Sprintf("%+v %#v", c, c); strings.Contains(s, "c4m3ra") {
+		t.Fatalf("secret printed: %s", s)
+	}
+	for _, in := range []string{"scan:\n  onvif:\n    username: operator\n", "scan:\n  onvif:\n    password_file: onvif.pass\n"} {
+		if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "scan.onvif needs both") {
+			t.Errorf("%q: err %v", in, err)
+		}
+	}
+	os.Remove(filepath.Join(dir, "onvif.pass"))
+	if err := os.WriteFile(path, []byte("scan:\n  onvif:\n    username: operator\n    password_file: onvif.pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "scan.onvif.password_file") {
+		t.Errorf("missing secret file: %v", err)
+	}
+}

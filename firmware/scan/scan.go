@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/drivers/ssdp"
@@ -48,6 +50,10 @@ type Options struct {
 	ARPPath string
 	// NoBanners skips the HTTP/RTSP/TLS enrichment.
 	NoBanners bool
+	// ONVIF is the account GetDeviceInformation is asked with, on every
+	// camera whose WS-Discovery answer gives an http:// XAddr on its own
+	// address; the zero value asks anonymously.
+	ONVIF onvif.Credentials
 	// BannerConcurrency bounds how many hosts are probed at once (default 16).
 	BannerConcurrency int
 	// Prober probes banners; nil means banner.NewProber().
@@ -183,6 +189,7 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	ids = append(ids, neigh...)
 
 	ids = append(ids, fetchDescriptions(ctx, ids, log)...)
+	ids = append(ids, deviceInformation(ctx, o, ids, log)...)
 
 	if !o.NoBanners {
 		addrs := addresses(ids)
@@ -259,6 +266,72 @@ func fetchDescriptions(ctx context.Context, ids []identity.Identity, log *slog.L
 		}
 		out = append(out, d...)
 	}
+	return out
+}
+
+// deviceInformation asks the ONVIF device service of every camera that
+// answered WS-Discovery, at the first http:// XAddr on the address that
+// answered, a few at a time. A refusal (ter:NotAuthorized without an
+// account) is a debug line: the discovery answer stays the evidence.
+func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, log *slog.Logger) []identity.Identity {
+	type target struct {
+		xaddr string
+		from  netip.Addr
+	}
+	var targets []target
+	asked := map[netip.Addr]bool{}
+	for _, id := range ids {
+		if id.Source != identity.SourceWSD || asked[id.Addr] {
+			continue
+		}
+		for _, f := range id.Facts {
+			if f.Field != identity.FieldURL {
+				continue
+			}
+			if u, err := url.Parse(f.Value); err == nil && u.Scheme == "http" && u.Hostname() == id.Addr.String() {
+				targets = append(targets, target{f.Value, id.Addr})
+				asked[id.Addr] = true
+				break
+			}
+		}
+	}
+	c := &onvif.Client{
+		HTTP: &http.Client{
+			Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10,
+				DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
+			Timeout: 3 * time.Second,
+		},
+		Credentials: o.ONVIF,
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out []identity.Identity
+		sem = make(chan struct{}, 8)
+	)
+	for _, tg := range targets {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			got, err := c.DeviceInformation(ctx, tg.xaddr, tg.from)
+			if err != nil {
+				log.Debug("ONVIF GetDeviceInformation", "addr", tg.from.String(), "err", err)
+				return
+			}
+			mu.Lock()
+			out = append(out, got...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
 	return out
 }
 

@@ -42,6 +42,10 @@ type Camera struct {
 	// "/cgi-bin/magicBox.cgi?action=getVendor") to the raw bytes of the
 	// whole response, sent as they are. Other targets get a 404.
 	HTTP map[string][]byte
+	// Post maps a request target to a function that builds the raw bytes
+	// of the whole response to a POST from the request body (an ONVIF
+	// device service, say). HTTP is served when HTTP or Post is set.
+	Post map[string]func(body []byte) []byte
 	// RTSP holds raw responses; the n-th request on a connection gets the
 	// n-th response with its CSeq value replaced by the request's. The
 	// connection is closed when they run out.
@@ -108,7 +112,7 @@ func (c *Camera) Start(ctx context.Context, ip netip.Addr, httpPort, rtspPort, t
 		}
 	}
 	services := []service{
-		{c.HTTP != nil && httpPort >= 0, httpPort, &c.HTTPPort, s.serveHTTP},
+		{(c.HTTP != nil || c.Post != nil) && httpPort >= 0, httpPort, &c.HTTPPort, s.serveHTTP},
 		{len(c.RTSP) > 0 && rtspPort >= 0, rtspPort, &c.RTSPPort, s.serveRTSP},
 		{tlsCfg != nil && tlsPort >= 0, tlsPort, &c.TLSPort, func(conn net.Conn) { s.serveTLS(conn, tlsCfg) }},
 	}
@@ -214,36 +218,38 @@ func (s *server) wait() bool {
 	}
 }
 
-// readRequest reads a request head (up to the blank line) and skips its
-// body when it declares a Content-Length.
-func (s *server) readRequest(r *bufio.Reader) (string, error) {
+// readRequest reads a request head (up to the blank line) and its body
+// when it declares a Content-Length.
+func (s *server) readRequest(r *bufio.Reader) (string, []byte, error) {
 	var head []byte
 	for {
 		line, err := r.ReadSlice('\n')
 		head = append(head, line...)
 		if len(head) > maxRequest {
-			return "", errors.New("bannertest: request too large")
+			return "", nil, errors.New("bannertest: request too large")
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			break
 		}
 	}
 	req := string(head)
+	var body []byte
 	if n, err := strconv.Atoi(headerValue(req, "Content-Length")); err == nil && n > 0 && n <= maxRequest {
-		if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
-			return "", err
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return "", nil, err
 		}
 	}
 	s.cam.mu.Lock()
 	s.cam.requests = append(s.cam.requests, req)
 	s.cam.mu.Unlock()
-	return req, nil
+	return req, body, nil
 }
 
 func headerValue(head, name string) string {
@@ -258,14 +264,16 @@ func headerValue(head, name string) string {
 
 // serveHTTP answers one request by its target and closes the connection.
 func (s *server) serveHTTP(conn net.Conn) {
-	req, err := s.readRequest(bufio.NewReader(conn))
+	req, body, err := s.readRequest(bufio.NewReader(conn))
 	if err != nil {
 		return
 	}
 	f := strings.Fields(strings.SplitN(req, "\n", 2)[0])
 	resp := notFound
 	if len(f) >= 2 {
-		if b, ok := s.cam.HTTP[f[1]]; ok {
+		if post, ok := s.cam.Post[f[1]]; ok && f[0] == "POST" {
+			resp = post(body)
+		} else if b, ok := s.cam.HTTP[f[1]]; ok {
 			resp = b
 		}
 	}
@@ -278,7 +286,7 @@ func (s *server) serveHTTP(conn net.Conn) {
 func (s *server) serveRTSP(conn net.Conn) {
 	r := bufio.NewReader(conn)
 	for _, resp := range s.cam.RTSP {
-		req, err := s.readRequest(r)
+		req, _, err := s.readRequest(r)
 		if err != nil || !s.wait() {
 			return
 		}

@@ -102,3 +102,25 @@ func TestCameraServesOnlyWhatIsSet(t *testing.T) {
 		t.Errorf("ports %d %d %d", cam.HTTPPort, cam.RTSPPort, cam.TLSPort)
 	}
 }
+
+// TestCameraPost: a POST target gets the response its function builds
+// from the body; a GET of it is a 404, and Post alone serves HTTP.
+func TestCameraPost(t *testing.T) {
+	cam := &Camera{Post: map[string]func([]byte) []byte{
+		"/onvif/device_service": func(body []byte) []byte {
+			return []byte("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
+		},
+	}}
+	stop, err := cam.Start(t.Context(), netip.MustParseAddr("127.0.0.1"), 0, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	got := exchange(t, cam.HTTPPort, "POST /onvif/device_service HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+	if got != "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" {
+		t.Errorf("POST = %q", got)
+	}
+	if got := exchange(t, cam.HTTPPort, "GET /onvif/device_service HTTP/1.1\r\n\r\n"); got != string(notFound) {
+		t.Errorf("GET of a POST target = %q", got)
+	}
+}

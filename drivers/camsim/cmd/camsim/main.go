@@ -24,13 +24,25 @@ import (
 	"syscall"
 
 	"github.com/nvrguard/nvrguard/drivers/camsim"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 )
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	spec := flag.String("spec", "", "file with one camera per line: NETNS,PROFILE,MAC,IP")
 	list := flag.Bool("profiles", false, "list the profiles and what a classifier should say of each")
+	onvifUser := flag.String("onvif-user", "", "the ONVIF account every camera's device service wants (default: answers anyone)")
+	onvifPassFile := flag.String("onvif-password-file", "", "FILE holding that account's password")
 	flag.Parse()
+	var account onvif.Credentials
+	if *onvifUser != "" {
+		b, err := os.ReadFile(*onvifPassFile)
+		if err != nil {
+			log.Error("onvif account", "err", err)
+			os.Exit(2)
+		}
+		account = onvif.Credentials{Username: *onvifUser, Password: strings.TrimRight(string(b), "\r\n")}
+	}
 	if *list {
 		names := []string{}
 		for n := range camsim.Profiles() {
@@ -59,7 +71,7 @@ func main() {
 		f.Close()
 	}
 	if len(lines) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: camsim [--spec FILE] [NETNS,PROFILE,MAC,IP]...")
+		fmt.Fprintln(os.Stderr, "usage: camsim [--spec FILE] [--onvif-user USER --onvif-password-file FILE] [NETNS,PROFILE,MAC,IP]...")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -72,6 +84,7 @@ func main() {
 			os.Exit(2)
 		}
 		cam.Logger = log
+		cam.ONVIFAccount = account
 		if ns == "-" {
 			err = cam.Serve(ctx)
 		} else {
