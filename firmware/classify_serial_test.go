@@ -128,3 +128,21 @@ func TestScanSerialFlag(t *testing.T) {
 		t.Errorf("the refusal took %v: it must come before the scan", d)
 	}
 }
+
+// TestScanONVIFFlags: an ONVIF account needs both flags and a readable
+// password file; each mistake is a usage error before anything is sent.
+func TestScanONVIFFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--onvif-user", "operator"}, "go together"},
+		{[]string{"--onvif-password-file", "/nonexistent"}, "go together"},
+		{[]string{"--onvif-user", "operator", "--onvif-password-file", filepath.Join(t.TempDir(), "missing")}, "--onvif-password-file"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(append([]string{"scan", "--no-usb"}, c.args...), nil, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("scan %q: exit %d, stderr %q; want %d and %q", c.args, code, stderr.String(), exitUsage, c.want)
+		}
+	}
+}
