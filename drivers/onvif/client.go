@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
@@ -239,4 +241,53 @@ func ParseSystemDateAndTime(b []byte) (time.Time, error) {
 		return time.Time{}, errors.New("onvif: UTCDateTime is not a valid date")
 	}
 	return t, nil
+}
+
+// Refusals remembers the cameras that refused the operator's account, so
+// that a wrong or changed password is not tried on them again every sweep:
+// cameras lock out an address after a few failed logins (Hikvision: 5 by
+// default, for 30 minutes), and the gateway would lock itself out. Safe for
+// concurrent use; the zero value holds refusals for DefaultHold.
+type Refusals struct {
+	// Hold is how long a refusal stands (DefaultHold when 0).
+	Hold time.Duration
+
+	mu    sync.Mutex
+	until map[netip.Addr]time.Time
+}
+
+// DefaultHold is how long a camera that refused the account is left alone.
+const DefaultHold = 6 * time.Hour
+
+// Allowed says whether the account may be tried on a now.
+func (r *Refusals) Allowed(a netip.Addr, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.until[a]
+	if ok && !now.Before(t) {
+		delete(r.until, a)
+		return true
+	}
+	return !ok
+}
+
+// Refused records that a refused the account at now.
+func (r *Refusals) Refused(a netip.Addr, now time.Time) {
+	hold := r.Hold
+	if hold <= 0 {
+		hold = DefaultHold
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.until == nil {
+		r.until = map[netip.Addr]time.Time{}
+	}
+	r.until[a] = now.Add(hold)
+}
+
+// IsNotAuthorized says whether err is a SOAP fault refusing the request
+// for want of (valid) credentials.
+func IsNotAuthorized(err error) bool {
+	var fe *FaultError
+	return errors.As(err, &fe) && strings.Contains(fe.Code, "NotAuthorized")
 }

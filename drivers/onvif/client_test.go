@@ -188,3 +188,22 @@ func TestDeviceInformationHostile(t *testing.T) {
 		})
 	}
 }
+
+func TestRefusals(t *testing.T) {
+	var r onvif.Refusals
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	t0 := time.Now()
+	if !r.Allowed(a, t0) {
+		t.Fatal("a camera never refused is not allowed")
+	}
+	r.Refused(a, t0)
+	if r.Allowed(a, t0.Add(onvif.DefaultHold-time.Second)) || !r.Allowed(b, t0) {
+		t.Error("a refusal does not hold, or holds for another camera")
+	}
+	if !r.Allowed(a, t0.Add(onvif.DefaultHold)) {
+		t.Error("a refusal outlives its hold")
+	}
+	if !onvif.IsNotAuthorized(&onvif.FaultError{Code: "env:Sender/ter:NotAuthorized"}) || onvif.IsNotAuthorized(errors.New("onvif: HTTP 404")) {
+		t.Error("IsNotAuthorized")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/nvrguard/nvrguard/boards"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
@@ -31,8 +32,9 @@ type daemon struct {
 	rescan  chan struct{}
 	faults  faultSet
 
-	cfgMu sync.Mutex
-	cfg   config.Config // replaced on SIGHUP
+	cfgMu    sync.Mutex
+	cfg      config.Config   // replaced on SIGHUP
+	refusals *onvif.Refusals // cameras that refused the ONVIF account; new with a new account
 
 	// owned by loop
 	pol      *policy.Policy
@@ -50,6 +52,16 @@ func (d *daemon) config() config.Config {
 	d.cfgMu.Lock()
 	defer d.cfgMu.Unlock()
 	return d.cfg
+}
+
+// onvifRefusals returns the refusals of the ONVIF account in force.
+func (d *daemon) onvifRefusals() *onvif.Refusals {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
+	if d.refusals == nil {
+		d.refusals = &onvif.Refusals{}
+	}
+	return d.refusals
 }
 
 // faultSet is the set of fault codes active now (LED fault N). Each source
@@ -251,6 +263,9 @@ func (d *daemon) reload(ctx context.Context) {
 			d.log.Warn("MQTT, LED and serial settings take effect at the next restart")
 		}
 		d.cfgMu.Lock()
+		if c.Scan.ONVIF != old.Scan.ONVIF {
+			d.refusals = &onvif.Refusals{} // a new account may be let in
+		}
 		d.cfg.Scan, d.cfg.USB, d.cfg.Profile = c.Scan, c.USB, c.Profile
 		d.cfgMu.Unlock()
 		d.inv.LostAfter = max(c.Scan.LostAfter, 1)

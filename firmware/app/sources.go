@@ -33,8 +33,9 @@ func (d *daemon) scanLoop(ctx context.Context) {
 		began := time.Now()
 		ids, st, err := scan.Run(ctx, scan.Options{
 			Ifaces: cfg.Ifaces, CIDRs: cidrs, Timeout: cfg.Timeout, Rate: cfg.Rate,
-			ONVIF:     onvif.Credentials{Username: cfg.ONVIF.Username, Password: cfg.ONVIF.Password.Reveal()},
-			NoBanners: !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
+			ONVIF:         onvif.Credentials{Username: cfg.ONVIF.Username, Password: cfg.ONVIF.Password.Reveal()},
+			ONVIFRefusals: d.onvifRefusals(),
+			NoBanners:     !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
 		})
 		if ctx.Err() != nil {
 			return

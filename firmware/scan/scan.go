@@ -54,6 +54,10 @@ type Options struct {
 	// camera whose WS-Discovery answer gives an http:// XAddr on its own
 	// address; the zero value asks anonymously.
 	ONVIF onvif.Credentials
+	// ONVIFRefusals, when set, keeps the account off the cameras that
+	// refused it lately (a daemon keeps one across sweeps); nil tries
+	// every camera once.
+	ONVIFRefusals *onvif.Refusals
 	// BannerConcurrency bounds how many hosts are probed at once (default 16).
 	BannerConcurrency int
 	// Prober probes banners; nil means banner.NewProber().
@@ -309,7 +313,12 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 		out []identity.Identity
 		sem = make(chan struct{}, 8)
 	)
+	withAccount := o.ONVIF.Username != ""
 	for _, tg := range targets {
+		if withAccount && o.ONVIFRefusals != nil && !o.ONVIFRefusals.Allowed(tg.from, time.Now()) {
+			log.Debug("ONVIF GetDeviceInformation skipped: the camera refused the account lately", "addr", tg.from.String())
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -323,6 +332,15 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 			defer func() { <-sem }()
 			got, err := c.DeviceInformation(ctx, tg.xaddr, tg.from)
 			if err != nil {
+				if withAccount && onvif.IsNotAuthorized(err) {
+					// A wrong password tried every sweep would lock the
+					// gateway out of the camera.
+					if o.ONVIFRefusals != nil {
+						o.ONVIFRefusals.Refused(tg.from, time.Now())
+					}
+					log.Warn("ONVIF account refused; not tried on this camera again for a while", "addr", tg.from.String())
+					return
+				}
 				log.Debug("ONVIF GetDeviceInformation", "addr", tg.from.String(), "err", err)
 				return
 			}
