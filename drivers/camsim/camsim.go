@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
 	"github.com/nvrguard/nvrguard/drivers/discovery/discoverytest"
+	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/onvif/onviftest"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
@@ -260,6 +262,14 @@ func (c *Camera) Serve(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("camsim: %s: udp %d: %w", p.Name, u.port, err)
 		}
+		if u.port == wsd.Port && isHello(p.WSD) {
+			// A WS-Discovery device announces itself when it joins the
+			// network; the interfaces are read here, in the camera's
+			// namespace.
+			ifs := multicastInterfaces()
+			hello := c.localize(p.WSD)
+			go announce(ctx, conn, ifs, hello, log)
+		}
 		go func() {
 			if err := discoverytest.Serve(ctx, conn, u.h); err != nil {
 				log.Warn("udp responder stopped", "camera", p.Name, "port", u.port, "err", err)
@@ -334,4 +344,51 @@ func listenUDP(port int, group netip.Addr) (*net.UDPConn, error) {
 		return nil, errors.New("no interface could join the group")
 	}
 	return conn, nil
+}
+
+// isHello says whether a captured WS-Discovery message is a Hello.
+func isHello(b []byte) bool {
+	ids, err := wsd.Parse(b)
+	return err == nil && len(ids) > 0 && ids[0].Get(identity.FieldProtocol) == "wsd-hello"
+}
+
+// multicastInterfaces lists the up, multicast-capable, non-loopback
+// interfaces of the current namespace.
+func multicastInterfaces() []net.Interface {
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []net.Interface
+	for _, ifi := range all {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
+			out = append(out, ifi)
+		}
+	}
+	return out
+}
+
+// announce sends hello to the WS-Discovery group from every interface,
+// twice (UDP loses datagrams), as a camera does when it comes up.
+func announce(ctx context.Context, conn *net.UDPConn, ifs []net.Interface, hello []byte, log *slog.Logger) {
+	p := ipv4.NewPacketConn(conn)
+	dst := &net.UDPAddr{IP: wsd.Group().AsSlice(), Port: wsd.Port}
+	for round := range 2 {
+		if round > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+		for _, ifi := range ifs {
+			if err := p.SetMulticastInterface(&ifi); err != nil {
+				log.Debug("hello", "iface", ifi.Name, "err", err)
+				continue
+			}
+			if _, err := conn.WriteToUDP(hello, dst); err != nil {
+				log.Debug("hello", "iface", ifi.Name, "err", err)
+			}
+		}
+	}
 }

@@ -61,6 +61,7 @@ type update struct {
 	ids      []identity.Identity
 	complete bool      // a full observation by this kind (a sweep, a USB read)
 	at       time.Time // when the observation began; set for network sources
+	heard    bool      // announcements heard between sweeps: they only bring the sweep forward
 	err      error
 }
 
@@ -182,6 +183,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	start("scan", d.scanLoop)
 	start("neighbours", d.neighbourLoop)
+	if cfg.Scan.Listen {
+		start("listen", d.listenLoop)
+	}
 	if cfg.USB.Enabled {
 		start("usb", d.usbLoop)
 	}

@@ -37,14 +37,15 @@ type daemon struct {
 	refusals *onvif.Refusals // cameras that refused the ONVIF account; new with a new account
 
 	// owned by loop
-	pol      *policy.Policy
-	inv      *inventory.Inventory
-	latest   observations
-	swept    bool // the first network sweep has completed
-	lastScan time.Time
-	sweptAt  time.Time // when the last complete sweep began
-	acked    bool      // the current alarm was acknowledged
-	ackCh    chan struct{}
+	pol         *policy.Policy
+	inv         *inventory.Inventory
+	latest      observations
+	swept       bool // the first network sweep has completed
+	lastScan    time.Time
+	sweptAt     time.Time // when the last complete sweep began
+	heardRescan time.Time // when an announcement last brought a sweep forward
+	acked       bool      // the current alarm was acknowledged
+	ackCh       chan struct{}
 }
 
 // config returns the configuration in force.
@@ -154,6 +155,13 @@ func (d *daemon) apply(ctx context.Context, u update) {
 	if u.err != nil {
 		d.log.Warn("source failed", "kind", string(u.kind), "key", u.key, "err", u.err)
 	}
+	if u.heard {
+		// An announcement says that a device is there, not what it is
+		// (no MAC: it would become a second record of the same camera):
+		// it only brings the sweep forward, which asks the device itself.
+		d.heardNew(u.ids, now)
+		return
+	}
 	// A failed observation keeps what its source saw last.
 	if u.err == nil || u.ids != nil {
 		d.latest.set(u.kind, u.key, u.ids)
@@ -171,6 +179,35 @@ func (d *daemon) apply(ctx context.Context, u update) {
 		complete[u.kind] = true
 	}
 	d.classify(ctx, complete, now)
+}
+
+// heardRescanGap is the least time between two sweeps brought forward by
+// announcements: a device that floods Hellos cannot keep the gateway
+// sweeping.
+const heardRescanGap = 30 * time.Second
+
+// heardNew brings the next sweep forward when an announcement came from an
+// address the inventory does not hold, once the first sweep is done (the
+// first sweep hears every answer sent to the groups too).
+func (d *daemon) heardNew(ids []identity.Identity, now time.Time) {
+	if !d.swept || now.Sub(d.heardRescan) < heardRescanGap {
+		return
+	}
+	known := map[string]bool{}
+	for _, dev := range d.inv.Devices() {
+		known[dev.IP] = true
+	}
+	for _, id := range ids {
+		if id.Addr.IsValid() && !known[id.Addr.String()] {
+			d.heardRescan = now
+			d.log.Info("a new device announced itself; sweeping now", "addr", id.Addr.String(), "source", id.Source)
+			select {
+			case d.rescan <- struct{}{}:
+			default:
+			}
+			return
+		}
+	}
 }
 
 // classify merges every source's latest observations, classifies, applies

@@ -69,3 +69,44 @@ func TestNeighbourReadOlderThanSweepIgnored(t *testing.T) {
 		t.Errorf("a fresh read did not find Axis again: %d devices", d.inv.Len())
 	}
 }
+
+// TestHeardNewBringsSweepForward: an announcement from an address the
+// inventory does not hold asks for a sweep, once the first sweep is done,
+// and at most once per heardRescanGap; a known address asks nothing.
+func TestHeardNewBringsSweepForward(t *testing.T) {
+	d := testDaemon(t, 3)
+	d.rescan = make(chan struct{}, 1)
+	asked := func() bool {
+		select {
+		case <-d.rescan:
+			return true
+		default:
+			return false
+		}
+	}
+	known := neighbour("58:50:ed:1f:e3:85", "10.99.0.11")
+	d.apply(t.Context(), update{kind: inventory.KindNetwork, ids: []identity.Identity{known}, complete: true, at: time.Now()})
+	fresh := identity.Identity{Source: identity.SourceWSD, Addr: netip.MustParseAddr("10.99.0.12")}
+	t0 := time.Now()
+
+	d.swept = false
+	if d.heardNew([]identity.Identity{fresh}, t0); asked() {
+		t.Error("a sweep was asked for before the first one ended")
+	}
+	d.swept = true
+	if d.heardNew([]identity.Identity{{Source: identity.SourceWSD, Addr: known.Addr}}, t0); asked() {
+		t.Error("a known address asked for a sweep")
+	}
+	if d.heardNew([]identity.Identity{fresh}, t0); !asked() {
+		t.Error("a new address did not ask for a sweep")
+	}
+	if d.heardNew([]identity.Identity{fresh}, t0.Add(heardRescanGap-time.Second)); asked() {
+		t.Error("a second sweep within the gap")
+	}
+	if d.heardNew([]identity.Identity{fresh}, t0.Add(heardRescanGap)); !asked() {
+		t.Error("no sweep after the gap")
+	}
+	if d.inv.Len() != 1 {
+		t.Errorf("an announcement changed the inventory: %d devices", d.inv.Len())
+	}
+}

@@ -6,14 +6,19 @@ import (
 	"io/fs"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/arp"
+	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
+	"github.com/nvrguard/nvrguard/drivers/sadp"
+	"github.com/nvrguard/nvrguard/drivers/ssdp"
 	"github.com/nvrguard/nvrguard/drivers/usb"
+	"github.com/nvrguard/nvrguard/drivers/wsd"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/scan"
 	"github.com/nvrguard/nvrguard/mqtt"
@@ -91,6 +96,61 @@ func (d *daemon) neighbourLoop(ctx context.Context) {
 		}
 		last = macs
 		d.send(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: ids, at: read})
+	}
+}
+
+// listenLoop hears what devices announce between sweeps: a WS-Discovery
+// Hello when a camera comes up, SSDP NOTIFY, the answers devices send to
+// the discovery groups for other tools. An address the inventory does not
+// hold brings the next sweep forward (batches every half second). With no
+// interface, or no group joined, it tries again every 30 s.
+func (d *daemon) listenLoop(ctx context.Context) {
+	var (
+		mu    sync.Mutex
+		batch []identity.Identity
+	)
+	heard := func(ids []identity.Identity) {
+		mu.Lock()
+		if len(batch) < 4096 {
+			batch = append(batch, ids...)
+		}
+		mu.Unlock()
+	}
+	go func() {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			ids := batch
+			batch = nil
+			mu.Unlock()
+			if len(ids) > 0 {
+				d.send(ctx, update{kind: inventory.KindNetwork, key: "heard", ids: ids, at: time.Now(), heard: true})
+			}
+		}
+	}()
+	for ctx.Err() == nil {
+		ifaces, err := discovery.Interfaces(d.config().Scan.Ifaces)
+		if err == nil {
+			l := &discovery.Listener{Interfaces: ifaces, Logger: d.log.With("component", "listen")}
+			d.log.Debug("listening for announcements", "interfaces", len(ifaces))
+			err = l.Listen(ctx, []discovery.Spec{wsd.Spec(), ssdp.Spec(), sadp.Spec(), dhip.Spec()}, heard)
+		}
+		if err != nil && ctx.Err() == nil {
+			d.log.Debug("not listening for announcements", "err", err)
+		}
+		t := time.NewTimer(30 * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -56,6 +56,10 @@ type Scan struct {
 	// NeighbourWatch is how often the neighbour table is read between
 	// sweeps.
 	NeighbourWatch time.Duration `yaml:"neighbour_watch"`
+	// Listen hears, between sweeps, what devices announce unasked
+	// (WS-Discovery Hello, SSDP NOTIFY, answers sent to the discovery
+	// groups); a device at a new address brings the next sweep forward.
+	Listen bool `yaml:"listen"`
 	// ONVIF is the operator's ONVIF account, for GetDeviceInformation on
 	// the cameras that want one; empty asks anonymously.
 	ONVIF ONVIF `yaml:"onvif"`
@@ -169,6 +173,7 @@ func Default() Config {
 			Rate:           400,
 			LostAfter:      3,
 			NeighbourWatch: 30 * time.Second,
+			Listen:         true,
 		},
 		USB: USB{Enabled: true, Poll: 5 * time.Second},
 	}
