@@ -9,46 +9,14 @@ import (
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
+	"github.com/nvrguard/nvrguard/firmware/classify/classifytest"
 )
 
-// corpusProtocol maps a corpus INDEX.tsv protocol column to the classify
-// format that takes it; "" means classify takes no such format (FTP, telnet,
-// SIP banners, DHCP vendor classes).
-func corpusProtocol(col string) string {
-	for _, m := range []struct{ prefix, proto string }{
-		{"sadp", "sadp"}, {"dhip", "dhip"}, {"wsd", "wsd"}, {"ssdp", "ssdp"}, {"upnp", "upnp"},
-		{"onvif", "onvif"}, {"http", "http"}, {"www-authenticate", "http"}, {"reolink", "http"},
-		{"rtsp", "rtsp"}, {"tls", "tls"},
-	} {
-		if strings.HasPrefix(col, m.prefix) {
-			return m.proto
-		}
-	}
-	return ""
-}
-
-type corpusSample struct {
-	file, protocol, maker string
-	restricted            bool
-}
-
-func loadCorpus(t *testing.T) []corpusSample {
+func loadCorpus(t *testing.T) []classifytest.Sample {
 	t.Helper()
-	b, err := os.ReadFile("testdata/classify/SOURCES.tsv")
+	out, err := classifytest.Load("testdata/classify")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []corpusSample
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Split(line, "\t")
-		if i == 0 || len(f) < 5 {
-			continue
-		}
-		p := corpusProtocol(f[1])
-		if p == "" {
-			continue
-		}
-		out = append(out, corpusSample{file: f[0], protocol: p, maker: f[2], restricted: f[4] == "yes"})
 	}
 	if len(out) < 35 {
 		t.Fatalf("only %d classifiable samples in testdata/classify", len(out))
@@ -68,18 +36,18 @@ func classifyCLI(t *testing.T, args []string, stdin []byte) (int, []byte, string
 // restricted (exit 0); and the maker it names is the true one.
 func TestClassifyCorpus(t *testing.T) {
 	for _, s := range loadCorpus(t) {
-		t.Run(s.file, func(t *testing.T) {
-			code, out, stderr := classifyCLI(t, []string{"--protocol", s.protocol, filepath.Join("testdata/classify", s.file)}, nil)
+		t.Run(s.File, func(t *testing.T) {
+			code, out, stderr := classifyCLI(t, []string{"--protocol", s.Protocol, filepath.Join("testdata/classify", s.File)}, nil)
 			var d identity.Device
 			if err := json.Unmarshal(out, &d); err != nil {
 				t.Fatalf("exit %d, output is not one device record: %v\nstderr: %s", code, err, stderr)
 			}
-			if s.restricted {
+			if s.Restricted {
 				if d.Verdict != identity.Restricted || code != exitRestricted {
 					t.Errorf("verdict %s (exit %d), want restricted (exit 3); reasons %+v", d.Verdict, code, d.Reasons)
 				}
-				if d.Manufacturer != s.maker || d.Entity != s.maker {
-					t.Errorf("manufacturer %q entity %q, want %q", d.Manufacturer, d.Entity, s.maker)
+				if d.Manufacturer != s.Maker || d.Entity != s.Maker {
+					t.Errorf("manufacturer %q entity %q, want %q", d.Manufacturer, d.Entity, s.Maker)
 				}
 				if len(d.Reasons) == 0 {
 					t.Error("restricted without reasons")
@@ -89,8 +57,8 @@ func TestClassifyCorpus(t *testing.T) {
 			if d.Verdict == identity.Restricted || d.Verdict == identity.Suspect || code != exitOK {
 				t.Errorf("verdict %s (exit %d), want clear or unknown (exit 0); reasons %+v", d.Verdict, code, d.Reasons)
 			}
-			if d.Verdict == identity.Clear && !sameMaker(d.Manufacturer, s.maker) {
-				t.Errorf("manufacturer %q, want %q", d.Manufacturer, s.maker)
+			if d.Verdict == identity.Clear && !sameMaker(d.Manufacturer, s.Maker) {
+				t.Errorf("manufacturer %q, want %q", d.Manufacturer, s.Maker)
 			}
 		})
 	}

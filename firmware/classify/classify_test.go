@@ -3,11 +3,11 @@ package classify_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/firmware/classify"
+	"github.com/nvrguard/nvrguard/firmware/classify/classifytest"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
 )
@@ -15,25 +15,11 @@ import (
 // The real samples live beside the command's tests, with their sources.
 const corpusDir = "../testdata/classify"
 
-// protocolFor maps the corpus INDEX protocol column to a classify format.
-func protocolFor(col string) string {
-	for _, m := range [][2]string{
-		{"sadp", "sadp"}, {"dhip", "dhip"}, {"wsd", "wsd"}, {"ssdp", "ssdp"}, {"upnp", "upnp"},
-		{"onvif", "onvif"}, {"http", "http"}, {"www-authenticate", "http"}, {"reolink", "http"},
-		{"rtsp", "rtsp"}, {"tls", "tls"},
-	} {
-		if strings.HasPrefix(col, m[0]) {
-			return m[1]
-		}
-	}
-	return ""
-}
-
 // TestCorpusVerdicts runs the decision path of `nvrguard classify` (parse,
 // merge, policy) over every classifiable real sample; it is the test that
 // also runs on ARM under qemu-user.
 func TestCorpusVerdicts(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(corpusDir, "SOURCES.tsv"))
+	samples, err := classifytest.Load(corpusDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,30 +28,25 @@ func TestCorpusVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		f := strings.Split(line, "\t")
-		proto := protocolFor(f[1])
-		if proto == "" {
-			continue
-		}
+	for _, sm := range samples {
 		n++
-		in, err := os.ReadFile(filepath.Join(corpusDir, f[0]))
+		in, err := os.ReadFile(filepath.Join(corpusDir, sm.File))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, err := classify.Parse(proto, in)
+		ids, err := classify.Parse(sm.Protocol, in)
 		if err != nil {
-			t.Errorf("%s: %v", f[0], err)
+			t.Errorf("%s: %v", sm.File, err)
 			continue
 		}
 		devs := inventory.Records(ids, p)
 		if len(devs) != 1 {
-			t.Errorf("%s: %d devices, want 1", f[0], len(devs))
+			t.Errorf("%s: %d devices, want 1", sm.File, len(devs))
 			continue
 		}
 		v := devs[0].Verdict
-		if want := f[4] == "yes"; want != (v == identity.Restricted) || (!want && v == identity.Suspect) {
-			t.Errorf("%s: verdict %s, restricted=%s in the corpus", f[0], v, f[4])
+		if want := sm.Restricted; want != (v == identity.Restricted) || (!want && v == identity.Suspect) {
+			t.Errorf("%s: verdict %s, restricted=%v in the corpus", sm.File, v, sm.Restricted)
 		}
 	}
 	if n < 35 {
