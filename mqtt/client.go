@@ -280,7 +280,7 @@ func (c *Client) Event(ctx context.Context, typ EventType, d identity.Device) (u
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if !typ.valid() {
+	if !validEvent(typ) {
 		return 0, fmt.Errorf("mqtt: unknown event type %q", typ)
 	}
 	d.ID = SafeID(d.ID)

@@ -88,7 +88,7 @@ func DecodeMessage(prefix, topic string, payload []byte, retained bool) (Update,
 		if err := decodeJSON(payload, &e); err != nil {
 			return Update{}, fmt.Errorf("%s/events: %w", gw, err)
 		}
-		if !e.Type.valid() {
+		if !validEvent(e.Type) {
 			return Update{}, fmt.Errorf("%s/events: unknown event type %q", gw, trunc(string(e.Type)))
 		}
 		if e.Seq == 0 {

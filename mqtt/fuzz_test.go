@@ -51,7 +51,7 @@ func FuzzDecodeMessage(f *testing.F) {
 				t.Fatalf("gone update %+v", u)
 			}
 		case UpdateEvent:
-			if u.Event == nil || u.Event.Seq == 0 || !ValidID(u.Event.Device.ID) || !u.Event.Type.valid() {
+			if u.Event == nil || u.Event.Seq == 0 || !ValidID(u.Event.Device.ID) || !validEvent(u.Event.Type) {
 				t.Fatalf("event update %+v", u)
 			}
 		case UpdateState:

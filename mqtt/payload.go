@@ -13,16 +13,16 @@ import (
 )
 
 // EventType is the "type" of an event message.
-type EventType string
+type EventType = identity.EventType
 
 // The event types of DESIGN.md.
 const (
-	DeviceFound    EventType = "device_found"
-	DeviceLost     EventType = "device_lost"
-	VerdictChanged EventType = "verdict_changed"
+	DeviceFound    = identity.DeviceFound
+	DeviceLost     = identity.DeviceLost
+	VerdictChanged = identity.VerdictChanged
 )
 
-func (t EventType) valid() bool {
+func validEvent(t EventType) bool {
 	return t == DeviceFound || t == DeviceLost || t == VerdictChanged
 }
 

@@ -96,3 +96,14 @@ func MakeID(kind, key string) string {
 func MACID(mac string) string {
 	return "mac-" + strings.ReplaceAll(NormalizeMAC(mac), ":", "")
 }
+
+// EventType names a change of a device in a gateway's inventory: the
+// "type" of an MQTT event (DESIGN.md).
+type EventType string
+
+// The changes a gateway reports.
+const (
+	DeviceFound    EventType = "device_found"
+	DeviceLost     EventType = "device_lost"
+	VerdictChanged EventType = "verdict_changed"
+)

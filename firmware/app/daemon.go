@@ -221,7 +221,7 @@ func (d *daemon) classify(ctx context.Context, complete map[inventory.Kind]bool,
 		if e.Device.Verdict == identity.Restricted && (e.Type == inventory.DeviceFound || e.Type == inventory.VerdictChanged) {
 			d.acked = false // new restricted hardware: a new alarm
 		}
-		if _, err := d.mq.Event(ctx, mqtt.EventType(e.Type), e.Device); err != nil {
+		if _, err := d.mq.Event(ctx, e.Type, e.Device); err != nil {
 			d.log.Error("mqtt event not queued", "event", string(e.Type), "id", e.Device.ID, "err", err)
 		}
 	}

@@ -10,13 +10,13 @@ import (
 )
 
 // EventType names a change of the inventory (DESIGN.md, MQTT events).
-type EventType string
+type EventType = identity.EventType
 
 // The changes the daemon reports.
 const (
-	DeviceFound    EventType = "device_found"
-	DeviceLost     EventType = "device_lost"
-	VerdictChanged EventType = "verdict_changed"
+	DeviceFound    = identity.DeviceFound
+	DeviceLost     = identity.DeviceLost
+	VerdictChanged = identity.VerdictChanged
 )
 
 // Event is one change: the device record as it is now (as it was last
