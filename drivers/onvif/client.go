@@ -9,7 +9,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 )
 
@@ -54,9 +54,9 @@ type Client struct {
 // whose host is from, the address that answered discovery. A SOAP fault
 // (ter:NotAuthorized without or with wrong credentials) is a *FaultError.
 func (c *Client) DeviceInformation(ctx context.Context, xaddr string, from netip.Addr) ([]identity.Identity, error) {
-	u, err := checkXAddr(xaddr, from)
+	u, err := discovery.AdvertisedURL(xaddr, from)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("onvif: XAddr %w", err)
 	}
 	var header []byte
 	if c.Credentials.Username != "" {
@@ -98,25 +98,6 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
-// checkXAddr accepts only a plain http:// URL to the address that answered.
-func checkXAddr(xaddr string, from netip.Addr) (*url.URL, error) {
-	u, err := url.Parse(xaddr)
-	switch {
-	case err != nil || u.Scheme != "http" || u.Host == "" || u.Opaque != "":
-		return nil, errors.New("onvif: XAddr is not an http:// URL")
-	case u.User != nil:
-		return nil, errors.New("onvif: XAddr carries credentials")
-	}
-	host, err := netip.ParseAddr(u.Hostname())
-	if err != nil {
-		return nil, errors.New("onvif: XAddr host is not an IP address")
-	}
-	if !from.IsValid() || host.Unmap().WithZone("") != from.Unmap().WithZone("") {
-		return nil, errors.New("onvif: XAddr host is not the address that answered")
-	}
-	return u, nil
-}
-
 // post sends one SOAP 1.2 request and returns the envelope of the answer:
 // a 200, or a 400/500 that carries a SOAP fault.
 func (c *Client) post(ctx context.Context, u *url.URL, action string, body []byte) ([]byte, error) {
@@ -125,13 +106,7 @@ func (c *Client) post(ctx context.Context, u *url.URL, action string, body []byt
 		return nil, fmt.Errorf("onvif: %s request: %w", action, err)
 	}
 	req.Header.Set("Content-Type", `application/soap+xml; charset=utf-8; action="http://www.onvif.org/ver10/device/wsdl/`+action+`"`)
-	hc := http.Client{Timeout: 3 * time.Second}
-	if c.HTTP != nil {
-		hc = *c.HTTP
-	}
-	hc.Jar = nil
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := hc.Do(req)
+	resp, err := discovery.FollowClient(c.HTTP, http.Client{Timeout: 3 * time.Second}).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("onvif: %s: %w", action, err)
 	}
@@ -143,15 +118,9 @@ func (c *Client) post(ctx context.Context, u *url.URL, action string, body []byt
 	default:
 		return nil, fmt.Errorf("onvif: %s: HTTP %d", action, resp.StatusCode)
 	}
-	if resp.ContentLength > MaxResponse {
-		return nil, fmt.Errorf("onvif: %s: answer too large (%d bytes, limit %d)", action, resp.ContentLength, MaxResponse)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
+	b, err := discovery.ReadBody(resp, MaxResponse)
 	if err != nil {
-		return nil, fmt.Errorf("onvif: %s: %w", action, err)
-	}
-	if len(b) > MaxResponse {
-		return nil, fmt.Errorf("onvif: %s: answer too large (more than %d bytes)", action, MaxResponse)
+		return nil, fmt.Errorf("onvif: %s: answer %w", action, err)
 	}
 	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 )
 
@@ -136,7 +137,7 @@ type frame struct {
 func readTree(b []byte, env *Envelope) (*Element, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
-	d.CharsetReader = asciiCharset
+	d.CharsetReader = discovery.ASCIICharset
 	var (
 		stack []*frame
 		scope []binding
@@ -225,17 +226,6 @@ func readTree(b []byte, env *Envelope) (*Element, error) {
 		return nil, errors.New("not XML: no root element")
 	}
 	return root, nil
-}
-
-// asciiCharset lets documents that declare an ASCII-compatible 8-bit
-// encoding through: the input was already checked to be valid UTF-8, so
-// they can only be plain ASCII.
-func asciiCharset(label string, r io.Reader) (io.Reader, error) {
-	switch strings.ToLower(label) {
-	case "us-ascii", "ascii", "iso-8859-1", "latin1":
-		return r, nil
-	}
-	return nil, errors.New("unsupported encoding")
 }
 
 // xmlError turns a decoder error into a short message; the decoder's own

@@ -9,10 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 )
 
@@ -61,7 +61,7 @@ func ParseDescription(b []byte) ([]identity.Identity, error) {
 	}
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
-	d.CharsetReader = asciiCharset
+	d.CharsetReader = discovery.ASCIICharset
 	id := identity.Identity{Source: identity.SourceUPnP}
 	id.Add(identity.FieldProtocol, "upnp-description")
 	var (
@@ -143,31 +143,15 @@ func record(id *identity.Identity, path []string, v string) {
 // http.Client. The identities get Addr from and the answer's Server header
 // as a server fact.
 func FetchDescription(ctx context.Context, client *http.Client, location string, from netip.Addr) ([]identity.Identity, error) {
-	u, err := url.Parse(location)
-	switch {
-	case err != nil || u.Scheme != "http" || u.Host == "" || u.Opaque != "":
-		return nil, errors.New("ssdp: LOCATION is not an http:// URL")
-	case u.User != nil:
-		return nil, errors.New("ssdp: LOCATION carries credentials")
-	}
-	host, err := netip.ParseAddr(u.Hostname())
+	u, err := discovery.AdvertisedURL(location, from)
 	if err != nil {
-		return nil, errors.New("ssdp: LOCATION host is not an IP address")
-	}
-	if !from.IsValid() || host.Unmap().WithZone("") != from.Unmap().WithZone("") {
-		return nil, errors.New("ssdp: LOCATION host is not the address that answered")
+		return nil, fmt.Errorf("ssdp: LOCATION %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("ssdp: description request: %w", err)
 	}
-	var c http.Client
-	if client != nil {
-		c = *client
-	}
-	c.Jar = nil
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
+	resp, err := discovery.FollowClient(client, http.Client{}).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("ssdp: fetch description: %w", err)
 	}
@@ -175,15 +159,9 @@ func FetchDescription(ctx context.Context, client *http.Client, location string,
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("ssdp: description answer is HTTP %d, not 200", resp.StatusCode)
 	}
-	if resp.ContentLength > MaxSize {
-		return nil, fmt.Errorf("ssdp: description too large (%d bytes, limit %d)", resp.ContentLength, MaxSize)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxSize+1))
+	body, err := discovery.ReadBody(resp, MaxSize)
 	if err != nil {
-		return nil, fmt.Errorf("ssdp: read description: %w", err)
-	}
-	if len(body) > MaxSize {
-		return nil, fmt.Errorf("ssdp: description too large (more than %d bytes)", MaxSize)
+		return nil, fmt.Errorf("ssdp: description %w", err)
 	}
 	ids, err := ParseDescription(body)
 	if err != nil {
@@ -194,17 +172,6 @@ func FetchDescription(ctx context.Context, client *http.Client, location string,
 		ids[i].Add(identity.FieldServer, resp.Header.Get("Server"))
 	}
 	return ids, nil
-}
-
-// asciiCharset lets documents that declare an ASCII-compatible 8-bit
-// encoding through: the input was already checked to be valid UTF-8, so
-// they can only be plain ASCII.
-func asciiCharset(label string, r io.Reader) (io.Reader, error) {
-	switch strings.ToLower(label) {
-	case "us-ascii", "ascii", "iso-8859-1", "latin1":
-		return r, nil
-	}
-	return nil, errors.New("unsupported encoding")
 }
 
 // xmlError turns a decoder error into a short message; the decoder's own

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -292,7 +291,7 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 			if f.Field != identity.FieldURL {
 				continue
 			}
-			if u, err := url.Parse(f.Value); err == nil && u.Scheme == "http" && u.Hostname() == id.Addr.String() {
+			if _, err := discovery.AdvertisedURL(f.Value, id.Addr); err == nil {
 				targets = append(targets, target{f.Value, id.Addr})
 				asked[id.Addr] = true
 				break
