@@ -239,13 +239,7 @@ func addresses(ids []identity.Identity) []netip.Addr {
 // fetchDescriptions fetches the UPnP description behind each SSDP answer's
 // LOCATION, only from the host that answered.
 func fetchDescriptions(ctx context.Context, ids []identity.Identity, log *slog.Logger) []identity.Identity {
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10,
-			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
-		// FetchDescription itself refuses redirects and other hosts.
-		Timeout: 3 * time.Second,
-	}
-	defer client.CloseIdleConnections()
+	client := deviceClient() // FetchDescription itself refuses redirects and other hosts
 	var out []identity.Identity
 	done := map[string]bool{}
 	for _, id := range ids {
@@ -298,26 +292,55 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 			}
 		}
 	}
-	c := &onvif.Client{
-		HTTP: &http.Client{
-			Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10,
-				DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
-			Timeout: 3 * time.Second,
-		},
-		Credentials: o.ONVIF,
+	c := &onvif.Client{HTTP: deviceClient(), Credentials: o.ONVIF}
+	withAccount := o.ONVIF.Username != ""
+	targets = slices.DeleteFunc(targets, func(tg target) bool {
+		if withAccount && o.ONVIFRefusals != nil && !o.ONVIFRefusals.Allowed(tg.from, time.Now()) {
+			log.Debug("ONVIF GetDeviceInformation skipped: the camera refused the account lately", "addr", tg.from.String())
+			return true
+		}
+		return false
+	})
+	return gather(ctx, 8, targets, func(tg target) []identity.Identity {
+		got, err := c.DeviceInformation(ctx, tg.xaddr, tg.from)
+		switch {
+		case err == nil:
+			return got
+		case withAccount && onvif.IsNotAuthorized(err):
+			// A wrong password tried every sweep would lock the gateway
+			// out of the camera.
+			if o.ONVIFRefusals != nil {
+				o.ONVIFRefusals.Refused(tg.from, time.Now())
+			}
+			log.Warn("ONVIF account refused; not tried on this camera again for a while", "addr", tg.from.String())
+		default:
+			log.Debug("ONVIF GetDeviceInformation", "addr", tg.from.String(), "err", err)
+		}
+		return nil
+	})
+}
+
+// deviceClient is the HTTP client of the requests a scan makes to devices
+// (UPnP descriptions, ONVIF): no proxy, no keep-alive, 16 KiB of headers,
+// 2 s to connect, 3 s in all.
+func deviceClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true, MaxResponseHeaderBytes: 16 << 10,
+			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
+		Timeout: 3 * time.Second,
 	}
+}
+
+// gather runs f on every item, at most n at a time, until ctx ends, and
+// returns all they found.
+func gather[T any](ctx context.Context, n int, items []T, f func(T) []identity.Identity) []identity.Identity {
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
 		out []identity.Identity
-		sem = make(chan struct{}, 8)
+		sem = make(chan struct{}, n)
 	)
-	withAccount := o.ONVIF.Username != ""
-	for _, tg := range targets {
-		if withAccount && o.ONVIFRefusals != nil && !o.ONVIFRefusals.Allowed(tg.from, time.Now()) {
-			log.Debug("ONVIF GetDeviceInformation skipped: the camera refused the account lately", "addr", tg.from.String())
-			continue
-		}
+	for _, it := range items {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -325,28 +348,13 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 		if ctx.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			got, err := c.DeviceInformation(ctx, tg.xaddr, tg.from)
-			if err != nil {
-				if withAccount && onvif.IsNotAuthorized(err) {
-					// A wrong password tried every sweep would lock the
-					// gateway out of the camera.
-					if o.ONVIFRefusals != nil {
-						o.ONVIFRefusals.Refused(tg.from, time.Now())
-					}
-					log.Warn("ONVIF account refused; not tried on this camera again for a while", "addr", tg.from.String())
-					return
-				}
-				log.Debug("ONVIF GetDeviceInformation", "addr", tg.from.String(), "err", err)
-				return
-			}
+			got := f(it)
 			mu.Lock()
 			out = append(out, got...)
 			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	return out
@@ -362,31 +370,11 @@ func probeBanners(ctx context.Context, o Options, addrs []netip.Addr, log *slog.
 	if n <= 0 {
 		n = 16
 	}
-	sem := make(chan struct{}, n)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var out []identity.Identity
-	for _, a := range addrs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	return gather(ctx, n, addrs, func(a netip.Addr) []identity.Identity {
+		ids, err := p.Probe(ctx, a)
+		if err != nil {
+			log.Debug("banners", "addr", a.String(), "err", err)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ids, err := p.Probe(ctx, a)
-			if err != nil {
-				log.Debug("banners", "addr", a.String(), "err", err)
-			}
-			mu.Lock()
-			out = append(out, ids...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return out
+		return ids
+	})
 }
