@@ -85,28 +85,17 @@ func listenLoop(ctx context.Context, conn *net.UDPConn, spec Spec, notReply func
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		if n > MaxReply {
-			log.Debug("dropped datagram", "protocol", spec.Name, "from", from.String(), "why", "larger than the cap", "bytes", n)
+			logDrop(log, spec.Name, from, "reply larger than the cap", nil)
 			continue
 		}
 		ids, err := safeParse(spec, from, buf[:n])
 		if err != nil {
 			if !notReply(err) {
-				log.Debug("dropped datagram", "protocol", spec.Name, "from", from.String(), "why", "malformed", "err", err)
+				logDrop(log, spec.Name, from, "malformed reply", err)
 			}
 			continue
 		}
-		now := time.Now()
-		for i := range ids {
-			if ids[i].Source == "" {
-				ids[i].Source = spec.Name
-			}
-			if !ids[i].Addr.IsValid() {
-				ids[i].Addr = from.Addr()
-			}
-			if ids[i].Seen.IsZero() {
-				ids[i].Seen = now
-			}
-		}
+		stamp(ids, spec.Name, from.Addr(), time.Now())
 		if len(ids) > 0 {
 			heard(ids)
 		}

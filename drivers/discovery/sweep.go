@@ -315,22 +315,32 @@ func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *col
 			c.drop(log, spec.Name, from, "malformed reply", err)
 			continue
 		}
-		now := time.Now()
+		stamp(ids, spec.Name, from.Addr(), time.Now())
 		c.mu.Lock()
-		for _, id := range ids {
-			if id.Source == "" {
-				id.Source = spec.Name
-			}
-			if !id.Addr.IsValid() {
-				id.Addr = from.Addr()
-			}
-			if id.Seen.IsZero() {
-				id.Seen = now
-			}
-			c.ids = append(c.ids, id)
-		}
+		c.ids = append(c.ids, ids...)
 		c.mu.Unlock()
 	}
+}
+
+// stamp fills what a parser left unset: the source, the sender's address
+// and the time of receipt.
+func stamp(ids []identity.Identity, source string, from netip.Addr, now time.Time) {
+	for i := range ids {
+		if ids[i].Source == "" {
+			ids[i].Source = source
+		}
+		if !ids[i].Addr.IsValid() {
+			ids[i].Addr = from
+		}
+		if ids[i].Seen.IsZero() {
+			ids[i].Seen = now
+		}
+	}
+}
+
+// logDrop is the debug line of a datagram that was not a valid answer.
+func logDrop(log *slog.Logger, proto string, from netip.AddrPort, why string, err error) {
+	log.Debug("dropped datagram", "protocol", proto, "from", from.String(), "why", why, "err", err)
 }
 
 // safeParse runs a protocol parser and turns a panic into an error: a
@@ -348,7 +358,7 @@ func (c *collector) drop(log *slog.Logger, proto string, from netip.AddrPort, wh
 	c.mu.Lock()
 	c.stats.Dropped++
 	c.mu.Unlock()
-	log.Debug("dropped datagram", "protocol", proto, "from", from.String(), "why", why, "err", err)
+	logDrop(log, proto, from, why, err)
 }
 
 // NotReply returns an error with the given message that errors.Is reports
