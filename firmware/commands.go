@@ -19,6 +19,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/classify"
+	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
 	"github.com/nvrguard/nvrguard/firmware/scan"
@@ -68,11 +69,11 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	var cred onvif.Credentials
 	if *onvifUser != "" {
-		b, err := os.ReadFile(*onvifPassFile)
+		pw, err := config.ReadSecret(*onvifPassFile)
 		if err != nil {
 			return 0, usagef("scan: --onvif-password-file: %v", err)
 		}
-		cred = onvif.Credentials{Username: *onvifUser, Password: strings.TrimRight(string(b), "\r\n")}
+		cred = onvif.Credentials{Username: *onvifUser, Password: pw.Reveal()}
 	}
 	pol, err := policy.Load(*profile)
 	if err != nil {

@@ -251,6 +251,16 @@ func cleanYAMLError(err error) error {
 	return errors.New(s)
 }
 
+// ReadSecret reads a secret file: its content without the trailing line
+// end.
+func ReadSecret(path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return Secret(strings.TrimRight(string(b), "\r\n")), nil
+}
+
 func (c *Config) readSecrets(dir string) error {
 	read := func(key, path string) (Secret, error) {
 		if path == "" {
@@ -259,11 +269,11 @@ func (c *Config) readSecrets(dir string) error {
 		if !strings.HasPrefix(path, "/") {
 			path = dir + path
 		}
-		b, err := os.ReadFile(path)
+		sec, err := ReadSecret(path)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", key, err)
 		}
-		return Secret(strings.TrimRight(string(b), "\r\n")), nil
+		return sec, nil
 	}
 	var err error
 	if c.MQTT.Password, err = read("mqtt.password_file", c.MQTT.PasswordFile); err != nil {
