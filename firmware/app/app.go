@@ -24,6 +24,7 @@ import (
 	"github.com/nvrguard/nvrguard/boards"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
+	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
@@ -118,12 +119,13 @@ func Run(ctx context.Context, o Options) error {
 
 	d := &daemon{
 		o: o, cfg: cfg, log: log, light: light, board: board,
-		inv:     inventory.New(cfg.Scan.LostAfter),
-		store:   &inventory.Store{Path: filepath.Join(cfg.StateDir, "inventory.json")},
-		updates: make(chan update, 16),
-		ackCh:   make(chan struct{}, 1),
-		rescan:  make(chan struct{}, 1),
-		latest:  observations{},
+		inv:      inventory.New(cfg.Scan.LostAfter),
+		store:    &inventory.Store{Path: filepath.Join(cfg.StateDir, "inventory.json")},
+		updates:  make(chan update, 16),
+		ackCh:    make(chan struct{}, 1),
+		rescan:   make(chan struct{}, 1),
+		latest:   observations{},
+		refusals: &onvif.Refusals{},
 	}
 	if err := d.loadPolicy(); err != nil {
 		// A policy error shows fault 4 and the embedded default is used:

@@ -59,9 +59,6 @@ func (d *daemon) config() config.Config {
 func (d *daemon) onvifRefusals() *onvif.Refusals {
 	d.cfgMu.Lock()
 	defer d.cfgMu.Unlock()
-	if d.refusals == nil {
-		d.refusals = &onvif.Refusals{}
-	}
 	return d.refusals
 }
 
