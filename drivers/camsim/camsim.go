@@ -33,6 +33,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/banner/bannertest"
 	"github.com/nvrguard/nvrguard/drivers/dhip"
 	"github.com/nvrguard/nvrguard/drivers/dhip/dhiptest"
+	"github.com/nvrguard/nvrguard/drivers/discovery"
 	"github.com/nvrguard/nvrguard/drivers/discovery/discoverytest"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
@@ -352,17 +353,14 @@ func isHello(b []byte) bool {
 	return err == nil && len(ids) > 0 && ids[0].Get(identity.FieldProtocol) == "wsd-hello"
 }
 
-// multicastInterfaces lists the up, multicast-capable, non-loopback
-// interfaces of the current namespace.
+// multicastInterfaces lists the up, multicast-capable, non-loopback IPv4
+// interfaces of the current namespace, as the gateway finds them.
 func multicastInterfaces() []net.Interface {
-	all, err := net.Interfaces()
-	if err != nil {
-		return nil
-	}
+	ifs, _ := discovery.Interfaces(nil) // none: the camera announces nothing
 	var out []net.Interface
-	for _, ifi := range all {
-		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
-			out = append(out, ifi)
+	for _, ifc := range ifs {
+		if ifc.Multicast {
+			out = append(out, net.Interface{Index: ifc.Index, Name: ifc.Name})
 		}
 	}
 	return out
