@@ -73,7 +73,7 @@ func (c *Client) DeviceInformation(ctx context.Context, xaddr string, from netip
 			return nil, err
 		}
 	}
-	b, err := c.post(ctx, u, "GetDeviceInformation", request(header, `<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>`))
+	b, err := c.post(ctx, u, "GetDeviceInformation", request(header, getDeviceInformation))
 	if err != nil {
 		return nil, err
 	}
@@ -160,21 +160,6 @@ func Digest(nonce []byte, created, password string) string {
 	h.Write([]byte(created))
 	h.Write([]byte(password))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
-}
-
-// request is a SOAP 1.2 envelope with an optional header and one body element.
-func request(header []byte, body string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">`)
-	b.Write(header)
-	b.WriteString(`<s:Body>` + body + `</s:Body></s:Envelope>`)
-	return b.Bytes()
-}
-
-// GetSystemDateAndTimeRequest returns the body of GetSystemDateAndTime, a
-// PRE_AUTH call in ONVIF Core: every camera answers it without an account.
-func GetSystemDateAndTimeRequest() []byte {
-	return request(nil, `<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>`)
 }
 
 // ParseSystemDateAndTime reads the UTC time of a

@@ -18,6 +18,7 @@
 package onvif
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -120,25 +121,30 @@ func hostAddr(raw string) netip.Addr {
 	return a.Unmap()
 }
 
+// The body elements of the requests nvrguard sends.
 const (
-	requestHead = `<?xml version="1.0" encoding="UTF-8"?>` +
-		`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">` +
-		`<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`
-	requestTail = `</s:Body></s:Envelope>`
+	getDeviceInformation = `<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>`
+	getCapabilities      = `<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"><Category>All</Category></GetCapabilities>`
+	getSystemDateAndTime = `<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/>`
 )
+
+// request is a SOAP 1.2 envelope with an optional header and one body element.
+func request(header []byte, body string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">`)
+	b.Write(header)
+	b.WriteString(`<s:Body>` + body + `</s:Body></s:Envelope>`)
+	return b.Bytes()
+}
 
 // GetDeviceInformationRequest returns the SOAP 1.2 body of an
 // unauthenticated GetDeviceInformation request (no WS-Security header).
-func GetDeviceInformationRequest() []byte {
-	return []byte(requestHead +
-		`<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>` +
-		requestTail)
-}
+func GetDeviceInformationRequest() []byte { return request(nil, getDeviceInformation) }
 
 // GetCapabilitiesRequest returns the SOAP 1.2 body of an unauthenticated
 // GetCapabilities request for all categories (a PRE_AUTH call in ONVIF Core).
-func GetCapabilitiesRequest() []byte {
-	return []byte(requestHead +
-		`<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"><Category>All</Category></GetCapabilities>` +
-		requestTail)
-}
+func GetCapabilitiesRequest() []byte { return request(nil, getCapabilities) }
+
+// GetSystemDateAndTimeRequest returns the body of GetSystemDateAndTime, a
+// PRE_AUTH call in ONVIF Core: every camera answers it without an account.
+func GetSystemDateAndTimeRequest() []byte { return request(nil, getSystemDateAndTime) }
