@@ -79,6 +79,22 @@ func (p *daemonProc) logs() string {
 	return p.log.String()
 }
 
+// waitLog waits until the daemon's log holds needle; a test error names
+// what was awaited when it does not within the time given.
+func (p *daemonProc) waitLog(t *testing.T, what, needle string, within time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(p.logs(), needle) {
+			return true
+		}
+	}
+	if strings.Contains(p.logs(), needle) {
+		return true
+	}
+	t.Errorf("after %v, still waiting for %s", within, what)
+	return false
+}
+
 func startDaemon(t *testing.T, ns, bin string, args ...string) *daemonProc {
 	t.Helper()
 	p := &daemonProc{}
@@ -255,12 +271,7 @@ func TestIntegrationDaemon(t *testing.T) {
 	late.Close()
 	t.Logf("restricted cameras published and the LED set to alarm %v after the daemon started", time.Since(started).Round(time.Millisecond))
 	refusal := `msg="ONVIF GetDeviceInformation" component=scan addr=10.99.0.12 err="onvif: SOAP fault: env:Sender/ter:NotAuthorized"`
-	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(d.logs(), refusal) && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !strings.Contains(d.logs(), refusal) {
-		t.Errorf("no debug line for the ONVIF refusal of the Dahua camera in the first sweep")
-	}
+	d.waitLog(t, "the debug line for the ONVIF refusal of the Dahua camera in the first sweep", refusal, 15*time.Second)
 	// A plain file stands for the kernel's trigger attribute: it holds what
 	// was last written ("none" while nvrguard drives the LED).
 	if trig := ledtest.Attr(t, ledDir, "trigger"); trig != "none" && !strings.Contains(trig, "[none]") {

@@ -40,17 +40,7 @@ func TestIntegrationDaemonHearsHello(t *testing.T) {
 			t.Logf("daemon log:\n%s", d.logs())
 		}
 	}()
-	waitLog := func(what, needle string, within time.Duration) bool {
-		t.Helper()
-		for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if strings.Contains(d.logs(), needle) {
-				return true
-			}
-		}
-		t.Errorf("after %v, still waiting for %s", within, what)
-		return false
-	}
-	if !waitLog("the first sweep", `msg="sweep done"`, 30*time.Second) {
+	if !d.waitLog(t, "the first sweep", `msg="sweep done"`, 30*time.Second) {
 		return
 	}
 	if strings.Contains(d.logs(), "ip=10.99.0.12") {
@@ -59,7 +49,7 @@ func TestIntegrationDaemonHearsHello(t *testing.T) {
 
 	up := time.Now()
 	startCameras(t, camsimBin, lateSpec)
-	if waitLog("the late Dahua camera, restricted", `event=device_found id=mac-4c11bfc20b9d verdict=restricted ip=10.99.0.12`, 30*time.Second) {
+	if d.waitLog(t, "the late Dahua camera, restricted", `event=device_found id=mac-4c11bfc20b9d verdict=restricted ip=10.99.0.12`, 30*time.Second) {
 		t.Logf("a camera that came up between sweeps (next one in 10 min) was reported restricted %v later", time.Since(up).Round(time.Millisecond))
 	}
 	if !strings.Contains(d.logs(), `msg="a new device announced itself; sweeping now" addr=10.99.0.12 source=wsd`) {
