@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -36,10 +35,7 @@ func (l *Listener) Listen(ctx context.Context, specs []Spec, heard func([]identi
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	notReply := l.IsNotReply
-	if notReply == nil {
-		notReply = func(err error) bool { return errors.Is(err, ErrNotReply) }
-	}
+	notReply := orNotReply(l.IsNotReply)
 	var (
 		wg      sync.WaitGroup
 		openErr error
@@ -76,14 +72,10 @@ func (l *Listener) Listen(ctx context.Context, specs []Spec, heard func([]identi
 func listenLoop(ctx context.Context, conn *net.UDPConn, spec Spec, notReply func(error) bool, heard func([]identity.Identity), log *slog.Logger) {
 	buf := make([]byte, MaxReply+1)
 	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
+		n, from, ok := receive(ctx, conn, buf)
+		if !ok {
+			return
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		if n > MaxReply {
 			logDrop(log, spec.Name, from, "reply larger than the cap", nil)
 			continue

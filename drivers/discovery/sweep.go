@@ -270,24 +270,13 @@ func (s *Sweeper) sendRounds(ctx context.Context, conn *net.UDPConn, spec Spec, 
 }
 
 func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *collector, log *slog.Logger) {
-	notReply := s.IsNotReply
-	if notReply == nil {
-		notReply = func(err error) bool { return errors.Is(err, ErrNotReply) }
-	}
+	notReply := orNotReply(s.IsNotReply)
 	buf := make([]byte, MaxReply+1)
 	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return
-			}
-			continue
+		n, from, ok := receive(ctx, conn, buf)
+		if !ok {
+			return
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		c.mu.Lock()
 		c.stats.Received++
 		c.mu.Unlock()
@@ -319,6 +308,34 @@ func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *col
 		c.mu.Lock()
 		c.ids = append(c.ids, ids...)
 		c.mu.Unlock()
+	}
+}
+
+// orNotReply is f, or by default the test for ErrNotReply.
+func orNotReply(f func(error) bool) func(error) bool {
+	if f != nil {
+		return f
+	}
+	return func(err error) bool { return errors.Is(err, ErrNotReply) }
+}
+
+// receive reads one datagram into buf and returns its length and sender
+// (an IPv4 address unmapped). ok is false once the socket is done: ctx
+// ended, the socket closed or past its read deadline. Other read errors
+// are skipped.
+func receive(ctx context.Context, conn *net.UDPConn, buf []byte) (int, netip.AddrPort, bool) {
+	for {
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		if err == nil {
+			return n, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), true
+		}
+		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			return 0, netip.AddrPort{}, false
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return 0, netip.AddrPort{}, false
+		}
 	}
 }
 
