@@ -265,7 +265,7 @@ func (c *Client) PublishState(ctx context.Context, st State) error {
 	if c.closing {
 		return ErrClosed
 	}
-	if st != c.state {
+	if !st.equal(c.state) {
 		c.state, c.stateDirty = st, true
 		c.changedLocked()
 	}
@@ -388,7 +388,11 @@ func (c *Client) summaryLocked() Summary {
 		LED:           c.state.LED,
 		Acknowledged:  c.state.Acknowledged,
 		Outbox:        c.health.Outbox,
+		Sources:       c.state.Sources,
 		Time:          time.Now().UTC(),
+	}
+	if s.Sources == nil {
+		s.Sources = map[string]SourceHealth{}
 	}
 	if !c.state.LastScan.IsZero() {
 		ls := c.state.LastScan.UTC()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,29 @@ type State struct {
 	PolicyVersion string
 	LED           string // the LED pattern's name, e.g. "fast-blink"
 	Acknowledged  bool   // the alarm was acknowledged (cmd/ack)
+	// Sources is each source's health, by source name ("sadp", "usb",
+	// "serial:/dev/ttyUSB0", "nvr:192.168.1.20").
+	Sources map[string]SourceHealth
+}
+
+func (s State) equal(o State) bool {
+	return s.LastScan.Equal(o.LastScan) && s.PolicyVersion == o.PolicyVersion && s.LED == o.LED &&
+		s.Acknowledged == o.Acknowledged && maps.EqualFunc(s.Sources, o.Sources, SourceHealth.equal)
+}
+
+func (h SourceHealth) equal(o SourceHealth) bool {
+	same := func(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+	return h.Status == o.Status && h.Error == o.Error && same(h.LastRun, o.LastRun) && same(h.LastOK, o.LastOK) && same(h.RetryAt, o.RetryAt)
+}
+
+// SourceHealth is one source's health in the state summary: "ok", or why
+// not and when it is tried again.
+type SourceHealth struct {
+	Status  string     `json:"status"`          // "ok", "error", "waiting" (not run yet)
+	Error   string     `json:"error,omitempty"` // why not, one line
+	LastRun *time.Time `json:"last_run,omitempty"`
+	LastOK  *time.Time `json:"last_ok,omitempty"`
+	RetryAt *time.Time `json:"retry_at,omitempty"` // when it is tried again, after an error
 }
 
 // Counts are the devices per verdict.
@@ -82,7 +106,9 @@ type Summary struct {
 	LED           string      `json:"led"`
 	Acknowledged  bool        `json:"acknowledged"`
 	Outbox        OutboxState `json:"outbox"`
-	Time          time.Time   `json:"time"`
+	// Sources is each source's health (DESIGN.md: "sources").
+	Sources map[string]SourceHealth `json:"sources"`
+	Time    time.Time               `json:"time"`
 }
 
 // marshal encodes v as compact JSON without HTML escaping. Device strings

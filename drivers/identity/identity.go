@@ -32,6 +32,7 @@ const (
 	SourceConsole = "console"
 	SourcePelco   = "pelco"
 	SourceUSB     = "usb"
+	SourceNVR     = "nvr" // a recorder's channel list (and the recorder's own identity)
 	SourceMAC     = "mac" // a MAC address given by hand (classify --protocol mac)
 )
 
@@ -90,6 +91,9 @@ type Identity struct {
 	Seen   time.Time
 	// Port names the attachment for serial and USB sources ("/dev/ttyUSB0", "1-1.2").
 	Port string
+	// Via is set on a device seen through another one (a camera in an
+	// NVR's channel list); Via.NVR holds the recorder's address.
+	Via *Via
 }
 
 // Add appends a fact after cleaning its value (trimmed, valid UTF-8, no

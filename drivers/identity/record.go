@@ -43,21 +43,42 @@ type Reason struct {
 // Device is the device record of DESIGN.md: the same JSON shape in CLI
 // output and MQTT payloads.
 type Device struct {
-	ID           string    `json:"id"`
-	IP           string    `json:"ip,omitempty"`
-	MAC          string    `json:"mac,omitempty"`
-	Port         string    `json:"port,omitempty"`
-	Manufacturer string    `json:"manufacturer,omitempty"`
-	Brand        string    `json:"brand,omitempty"`
-	Model        string    `json:"model,omitempty"`
-	Serial       string    `json:"serial,omitempty"`
-	Firmware     string    `json:"firmware,omitempty"`
-	Sources      []string  `json:"sources"`
-	Verdict      Verdict   `json:"verdict"`
-	Entity       string    `json:"entity,omitempty"`
-	Reasons      []Reason  `json:"reasons"`
-	FirstSeen    time.Time `json:"first_seen"`
-	LastSeen     time.Time `json:"last_seen"`
+	ID           string   `json:"id"`
+	IP           string   `json:"ip,omitempty"`
+	MAC          string   `json:"mac,omitempty"`
+	Port         string   `json:"port,omitempty"`
+	Manufacturer string   `json:"manufacturer,omitempty"`
+	Brand        string   `json:"brand,omitempty"`
+	Model        string   `json:"model,omitempty"`
+	Serial       string   `json:"serial,omitempty"`
+	Firmware     string   `json:"firmware,omitempty"`
+	Sources      []string `json:"sources"`
+	Verdict      Verdict  `json:"verdict"`
+	Entity       string   `json:"entity,omitempty"`
+	Reasons      []Reason `json:"reasons"`
+	// Profile is the policy profile the verdict was reached under.
+	Profile string `json:"profile,omitempty"`
+	// ReportedMAC is a MAC the device reported about itself (SADP <MAC>,
+	// a WS-Discovery MAC scope) when it differs from the link-layer MAC of
+	// its address, which is MAC.
+	ReportedMAC string `json:"reported_mac,omitempty"`
+	// Via says how a device was reached through another one: a camera on
+	// an NVR's PoE port, read from the recorder's channel list.
+	Via       *Via      `json:"via,omitempty"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// Via is how a device was seen through another device (DESIGN.md, NVR
+// channel list): the recorder, its channel number and the protocol the
+// recorder uses to reach the camera.
+type Via struct {
+	// NVR is the id of the recorder's device record. On an Identity a
+	// source fills in the recorder's address instead ("192.168.1.20"); the
+	// inventory replaces it by the id of the record at that address.
+	NVR      string `json:"nvr"`
+	Channel  int    `json:"channel"`
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // maxIDLen bounds the id so that it stays a sane MQTT topic level.
