@@ -122,6 +122,11 @@ func readDevice(dir, name string) (Device, error) {
 				d.Interfaces = append(d.Interfaces, h)
 			}
 		}
+		// The driver bound to the interface: a link to
+		// /sys/bus/usb/drivers/<name>.
+		if target, err := os.Readlink(filepath.Join(dir, e.Name(), "driver")); err == nil {
+			d.addDriver(filepath.Base(target))
+		}
 	}
 	return d, nil
 }

@@ -21,6 +21,11 @@ const (
 	FieldSerial = "usb-serial"
 	// FieldVideo is the name of a video4linux node of the device.
 	FieldVideo = "v4l-name"
+	// FieldDriver is the kernel driver bound to an interface of the
+	// device (lsusb -t, usb-devices, sysfs). Some drivers bind one
+	// vendor's devices only (huawei_cdc_ncm: Huawei, vendor id 12d1), so
+	// a tree listing without ids still says something.
+	FieldDriver = "usb-driver"
 )
 
 // Device is one USB device.
@@ -42,6 +47,8 @@ type Device struct {
 	Interfaces []string
 	// Video lists the names of the device's video4linux nodes.
 	Video []string
+	// Drivers lists the kernel drivers bound to its interfaces.
+	Drivers []string
 }
 
 // Place names where the device is attached: its bus path, else lsusb's bus
@@ -80,6 +87,9 @@ func (d Device) Identity() identity.Identity {
 	for _, v := range d.Video {
 		id.Add(FieldVideo, v)
 	}
+	for _, v := range d.Drivers {
+		id.Add(FieldDriver, v)
+	}
 	return id
 }
 
@@ -105,6 +115,19 @@ func (d Device) className() string {
 		}
 	}
 	return ""
+}
+
+// addDriver records a bound driver name; lsusb's placeholders for none
+// ("[none]", "(none)", "") and the hub driver carry nothing.
+func (d *Device) addDriver(name string) {
+	name = strings.TrimSpace(name)
+	switch name {
+	case "", "[none]", "(none)", "hub", "usbfs":
+		return
+	}
+	if len(d.Drivers) < 16 && !contains(d.Drivers, name) {
+		d.Drivers = append(d.Drivers, name)
+	}
 }
 
 func contains(s []string, v string) bool {

@@ -1,6 +1,7 @@
 package usb_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,14 +101,23 @@ func TestParseRefuses(t *testing.T) {
 		"/sys/bus/usb/devices/1-1/idProduct:12345\n":            "idProduct",
 		"Bus 001 Device 002: ID 2bdf:0281\n  idVendor 0xq2bd\n": "not 4 hex digits",
 		"\x00\x01\x02": "binary",
-		strings.Repeat("idVendor=2bdf\n", usb.MaxInput/14+1):      "larger than",
-		strings.Repeat("Bus 001 Device 002: ID 2bdf:0281\n", 300): "more than 256 devices",
+		strings.Repeat("idVendor=2bdf\n", usb.MaxInput/14+1): "larger than",
+		manyDevices(300): "more than 256 devices",
 	} {
 		ids, err := usb.Parse([]byte(in))
 		if err == nil || ids != nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "usb: ") || strings.ContainsAny(err.Error(), "\r\n") {
 			t.Errorf("Parse(%.40q) = %v, %v; want one-line error with %q", in, ids, err, want)
 		}
 	}
+}
+
+// manyDevices is an lsusb listing of n distinct devices.
+func manyDevices(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "Bus %03d Device %03d: ID 2bdf:0281\n", 1+i/100, 1+i%100)
+	}
+	return b.String()
 }
 
 // corpusMachine builds a sysfs tree with the devices of the corpus
@@ -200,7 +210,7 @@ func TestReadSysfsMalformed(t *testing.T) {
 		usb.Device{BusPath: "1-1", VID: "2bdf", PID: "0281", Manufacturer: "SN0002\xff\xfe", Product: strings.Repeat("HIK ", 50000)},
 		usb.Device{BusPath: "1-2", VID: "zz12", PID: "0001"},
 		usb.Device{BusPath: "1-3", VID: "2e03"},
-		usb.Device{BusPath: "1-4", VID: "12d1", PID: "1506", Manufacturer: "HUAWEI"},
+		usb.Device{BusPath: "1-4", VID: "12d1", PID: "1506", Manufacturer: "HUAWEI", Interfaces: []string{"ff", "ff"}, Drivers: []string{"option", "huawei_cdc_ncm"}},
 	)
 	usbtest.File(t, root, "sys/bus/usb/devices/1-1:1.0/bInterfaceClass", "0e\n") // a stray interface link: ignored
 	ids, err := usb.Reader{Root: root}.Read(t.Context())
@@ -209,6 +219,9 @@ func TestReadSysfsMalformed(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0].Get("usb-vid") != "2bdf" || ids[1].Get("usb-vid") != "12d1" {
 		t.Fatalf("identities %+v", ids)
+	}
+	if !slices.Contains(ids[1].Facts, fact("usb-driver", "option")) || !slices.Contains(ids[1].Facts, fact("usb-driver", "huawei_cdc_ncm")) {
+		t.Errorf("drivers of the modem read from sysfs: %v", ids[1].Facts)
 	}
 	for _, f := range ids[0].Facts {
 		if len(f.Value) > identity.MaxValueLen || !utf8.ValidString(f.Value) {
@@ -231,6 +244,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("PRODUCT=2bdf/281/1100\nidVendor=2bdf\n\nE: ID_VENDOR_ID=12d1\nE: ID_MODEL_ENC=E3131\\x20"))
 	f.Add([]byte("T:  Bus=01 Dev#=  2\nP:  Vendor=2e03 ProdID=0001\nS:  Product=A5501CU60\nI:  Cls=0e"))
+	f.Add([]byte("/:  Bus 01.Port 1: Dev 1, Class=root_hub, Driver=x/1p, 480M\n    |__ Port 1: Dev 2, If 0, Class=Video, Driver=uvcvideo, 480M\n        ID 2bdf:0281 \n            |__ Port 9: Dev 3, If 0, Class=Hub, Driver=hub/4p, 480M\n        /sys/bus/usb/devices/1-1  /dev/bus/usb/001/002"))
+	f.Add([]byte("looking at parent device '/devices/usb1/1-1/1-1:1.0':\nDRIVERS==\"huawei_cdc_ncm\"\nlooking at parent device '/devices/usb1/1-1':\nATTRS{idVendor}==\"12d1\"\nATTRS{idProduct}==\"1506\""))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ids, err := usb.Parse(b)
 		if err != nil {
@@ -284,5 +299,121 @@ func BenchmarkReadSysfs(b *testing.B) {
 		if err != nil || len(ids) != 20 {
 			b.Fatal(len(ids), err)
 		}
+	}
+}
+
+// TestParseTrees: lsusb -t, -tv (ID lines of usbutils 017+), --tree -vvv
+// (sysfs lines) and a listing with its tree give each device once, at its
+// bus path, with its classes and bound drivers; a tree without ids still
+// names the drivers.
+func TestParseTrees(t *testing.T) {
+	type want struct {
+		port  string
+		facts []identity.Fact
+	}
+	cases := map[string]struct {
+		n    int
+		want []want
+	}{
+		"usb_lsusb_tv_ids_eizo.txt": {9, []want{
+			{"usb1 1d6b:0002", []identity.Fact{fact("usb-vid", "1d6b"), fact("model", "Linux Foundation 2.0 root hub"), fact("device-class", "hub")}},
+			{"3-1.1 056d:4081", []identity.Fact{fact("usb-vid", "056d"), fact("usb-pid", "4081"), fact("model", "EIZO Corp."), fact("device-class", "hid"), fact("usb-driver", "usbhid")}},
+			{"3-1.2.1.2 35ef:0021", []identity.Fact{fact("usb-vid", "35ef"), fact("device-class", "communications"), fact("usb-driver", "cdc_acm")}},
+		}},
+		"usb_lsusb_tree_vvv_sysfs_roccat.txt": {6, []want{
+			{"3-2.2.3 1e7d:3098", []identity.Fact{fact("usb-vid", "1e7d"), fact("model", "ROCCAT"), fact("usb-driver", "usbhid")}},
+			{"4-2 2109:0817", []identity.Fact{fact("usb-vid", "2109"), fact("device-class", "hub")}},
+		}},
+		"usb_lsusb_t_rpi3bplus.txt": {4, []want{
+			{"1-1.1.1", []identity.Fact{fact("device-class", "vendor-specific"), fact("usb-driver", "lan78xx")}},
+		}},
+		"usb_lsusb_t_huawei_e3372_ncm.txt": {4, []want{
+			{"1-1", []identity.Fact{fact("device-class", "vendor-specific"), fact("usb-driver", "option"), fact("usb-driver", "huawei_cdc_ncm"), fact("usb-driver", "usb-storage")}},
+		}},
+		"usb_lsusb_and_t_chicony_uvc.txt": {8, []want{
+			{"1-5 04f2:b40a", []identity.Fact{fact("usb-vid", "04f2"), fact("model", "Chicony Electronics Co., Ltd USB2.0 HD UVC WebCam"), fact("device-class", "video"), fact("usb-driver", "uvcvideo")}},
+			{"1-2 7392:a812", []identity.Fact{fact("usb-vid", "7392"), fact("device-class", "vendor-specific")}},
+		}},
+		"usb_devices_huawei_e3372s_15b6.txt": {1, []want{
+			{"bus 2 device 28 12d1:15b6", []identity.Fact{fact("usb-vid", "12d1"), fact("manufacturer", "HUAWEI_MOBILE"), fact("usb-driver", "option"), fact("usb-driver", "huawei_cdc_ncm"), fact("usb-driver", "usb-storage")}},
+		}},
+		"usb_debugfs_devices_huawei_1506.txt": {1, []want{
+			{"bus 3 device 2 12d1:1506", []identity.Fact{fact("usb-vid", "12d1"), fact("usb-pid", "1506"), fact("usb-driver", "huawei_cdc_ncm")}},
+		}},
+	}
+	for name, c := range cases {
+		ids, err := usb.Parse(read(t, name))
+		if err != nil || len(ids) != c.n {
+			t.Errorf("%s: %d identities, %v; want %d", name, len(ids), err, c.n)
+			continue
+		}
+		for _, w := range c.want {
+			i := slices.IndexFunc(ids, func(id identity.Identity) bool { return id.Port == w.port })
+			if i < 0 {
+				t.Errorf("%s: no device at %q", name, w.port)
+				continue
+			}
+			for _, f := range w.facts {
+				if !slices.Contains(ids[i].Facts, f) {
+					t.Errorf("%s %s: missing %v in %v", name, w.port, f, ids[i].Facts)
+				}
+			}
+		}
+	}
+	// A forum that strips the indentation loses the bus paths, never the
+	// devices: they are placed by bus and device number.
+	var flat []string
+	for _, l := range strings.Split(string(read(t, "usb_lsusb_t_rpi3bplus.txt")), "\n") {
+		flat = append(flat, strings.TrimSpace(l))
+	}
+	ids, err := usb.Parse([]byte(strings.Join(flat, "\n")))
+	if err != nil || len(ids) != 4 || ids[3].Port != "bus 1 device 4" || ids[0].Port != "usb1" {
+		t.Errorf("flattened tree: %+v, %v", ids, err)
+	}
+}
+
+// TestParseUdevadmAttributeWalk: udevadm info -a, from a tty up through
+// its interface and device to the root hub: the device's attributes and
+// the interface's driver and class make one device; the tty and the PCI
+// controller make none.
+func TestParseUdevadmAttributeWalk(t *testing.T) {
+	in := strings.Join([]string{
+		"Udevadm info starts with the device specified by the devpath and then",
+		"walks up the chain of parent devices.",
+		"",
+		"  looking at device '/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/ttyUSB0/tty/ttyUSB0':",
+		`    KERNEL=="ttyUSB0"`,
+		`    SUBSYSTEM=="tty"`,
+		`    DRIVER==""`,
+		"",
+		"  looking at parent device '/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0':",
+		`    KERNELS=="1-1:1.0"`,
+		`    SUBSYSTEMS=="usb"`,
+		`    DRIVERS=="option"`,
+		`    ATTRS{bInterfaceClass}=="ff"`,
+		"",
+		"  looking at parent device '/devices/pci0000:00/0000:00:14.0/usb1/1-1':",
+		`    KERNELS=="1-1"`,
+		`    DRIVERS=="usb"`,
+		`    ATTRS{idProduct}=="1506"`,
+		`    ATTRS{idVendor}=="12d1"`,
+		`    ATTRS{manufacturer}=="HUAWEI_MOBILE"`,
+		`    ATTRS{bDeviceClass}=="00"`,
+		"",
+		"  looking at parent device '/devices/pci0000:00/0000:00:14.0':",
+		`    KERNELS=="0000:00:14.0"`,
+		`    ATTRS{vendor}=="0x8086"`,
+	}, "\n")
+	ids, err := usb.Parse([]byte(in))
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("%+v, %v", ids, err)
+	}
+	for _, f := range []identity.Fact{fact("usb-vid", "12d1"), fact("usb-pid", "1506"), fact("manufacturer", "HUAWEI_MOBILE"), fact("usb-driver", "option"), fact("device-class", "vendor-specific")} {
+		if !slices.Contains(ids[0].Facts, f) || ids[0].Port != "1-1 12d1:1506" {
+			t.Errorf("missing %v in %q %v", f, ids[0].Port, ids[0].Facts)
+		}
+	}
+	if _, err := usb.Parse([]byte("  looking at device '/devices/1-1':\n    ATTR{idVendor}==\"12d1x\"\n")); err == nil {
+		t.Error("a malformed vendor id in udevadm info -a was accepted")
 	}
 }

@@ -18,7 +18,8 @@ import (
 // WriteSysfs adds devs to the sysfs tree under root. A device without a
 // BusPath is placed on port n+1 of bus 1 (n its index). Attributes left
 // empty are not written, as the kernel writes no file for a missing string
-// descriptor. Each interface class gets an interface directory; each
+// descriptor. Each interface class gets an interface directory, the i-th
+// driver a driver link in the i-th interface directory; each
 // video name a /sys/class/video4linux node linked to the first interface.
 func WriteSysfs(t testing.TB, root string, devs ...usb.Device) {
 	t.Helper()
@@ -46,6 +47,10 @@ func WriteSysfs(t testing.TB, root string, devs ...usb.Device) {
 		Link(t, root, filepath.Join("sys/bus/usb/devices", name), dir)
 		for i, c := range d.Interfaces {
 			File(t, root, filepath.Join(dir, name+":1."+strconv.Itoa(i), "bInterfaceClass"), c+"\n")
+		}
+		for i, drv := range d.Drivers {
+			mkdir(t, root, filepath.Join("sys/bus/usb/drivers", drv))
+			Link(t, root, filepath.Join(dir, name+":1."+strconv.Itoa(i), "driver"), filepath.Join("sys/bus/usb/drivers", drv))
 		}
 		for _, v := range d.Video {
 			node := "video" + strconv.Itoa(nodes)
