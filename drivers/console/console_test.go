@@ -72,6 +72,40 @@ func TestParseCorpus(t *testing.T) {
 		"oem_hi3518ev200_hisilicon_prompt.txt": {
 			{Field: "text", Value: "hisilicon #"},
 		},
+		"dahua_ipc_hdw3666_xs7320_miniboot.txt": {
+			{Field: "text", Value: "Key hash pass!"},
+			{Field: "text", Value: "Imgsign pass"},
+			{Field: "text", Value: "Info: write leveling start"},
+			{Field: "text", Value: "PreImgHeaderBase = 0x0010FE78"},
+		},
+		"chipup_xs7320_miniboot_demo.txt": {
+			{Field: "text", Value: "SpiNand : Scan Uimg @0x00100000"},
+			{Field: "text", Value: "$Tch SpiNand"},
+		},
+		"hik_nvr_ds7108ni_tftp_recovery_prompts.txt": {
+			{Field: "text", Value: "File system error, please upgrade by TFTP"},
+			{Field: "text", Value: "Please input ip address of device:"},
+			{Field: "text", Value: "Please input ip address of upgrade server:"},
+		},
+		"hik_nvr_ds7108ni_upgrade_mismatch.txt": {
+			{Field: "text", Value: "upgrade packet mismatch, please select correct packet"},
+			{Field: "text", Value: "Can not find correct packet for upgrade, give up!!!"},
+		},
+		"hik_ipc_ds2cd2032_hkvs_update_fail.txt": {
+			{Field: "text", Value: "[ERROR][MIN]BURN: upgrade_from_digicap failed"},
+			{Field: "text", Value: "[ERROR][MIN]BURN: update_flash:writing /dav failed"},
+			{Field: "text", Value: "!!!!! UPDATE FAIL !!!!!"},
+		},
+		"dahua_c08_hi3518_uboot_svn2464.txt": {
+			{Field: "text", Value: "gBootLogPtr:80b80008."},
+			{Field: "text", Value: "partition file version 2"},
+		},
+		"fullhan_fh86xx_uboot_rom.txt": {
+			{Field: "text", Value: "ROM: Init DDR..Training done."},
+		},
+		"ingenic_t31_pesita_x09_stock_boot.txt": {
+			{Field: "text", Value: "Board: ISVP (Ingenic XBurst T31 SoC)"},
+		},
 		"rpi5_bootloader_uart.txt": {
 			{Field: "text", Value: "1.96 RPi: BOOTSYS release VERSION:26826259 DATE: 2024/09/23 TIME: 14:02:56"},
 		},

@@ -27,6 +27,12 @@ var notable = []kind{
 	{`^linux version\b|^booting linux\b|\bmachine( model)?\s*:|^hardware\s*:|\bboard\s*(info|name|model)\b`, []string{"linux", "machine", "hardware", "board"}},
 	{`\bautoboot\b|\bhit .{0,12}key\b|\bpress .{0,20}(to stop|to abort|to upgrade|key to)`, []string{"autoboot", "hit ", "press "}},
 	{`^[a-z][\w.-]{0,23} ?[#$>](\s|$)|^<[\w-]{1,32}>|\blogin:\s*$|^password:`, []string{"#", "$", ">", "<", "login:", "password:"}},
+	// Recovery and upgrade prompts of a damaged Hikvision firmware, and
+	// the module-tagged log of its boot loader's TFTP upgrade, before the
+	// generic upgrade lines so that a long transfer cannot crowd them out.
+	{`please upgrade by tftp|^please input ip address of (device|upgrade server)\b|upgrade packet mismatch|correct packet for upgrade|^\[upg\]\[|upgrade_from_digicap|/dav(_sec)? failed|update fail`,
+		[]string{"upgrade", "ip address of", "packet", "[upg]", "digicap", "/dav", "update fail"}},
+	{`^\[ ?(info|error)\]\[min\]`, []string{"[min]"}},
 	{`\bdevice_class\b|\boemcode\b|\bupgrade\b|\btftp\b|\bfilename\b|\.dav\b|\bdigicap\b`, []string{"device_class", "oemcode", "upgrade", "tftp", "filename", ".dav", "digicap"}},
 	{`(^|[\s'":=])/(dav|devinfo|home|bin/psh)(\s|/|$)|\bpsh\b`, []string{"/dav", "/devinfo", "/home", "psh"}},
 	{`\b192\.0\.0\.(64|128)\b|\b192\.168\.(1\.108|254\.254)\b`, []string{"192.0.0.", "192.168."}},
@@ -40,8 +46,16 @@ var notable = []kind{
 	{`\br2 watchdog|^machine:\s*r2$|r2_isp_config|cpl-frt-bsp|\bdavinci\b`, []string{"r2 watchdog", "machine: r2", "r2_isp_config", "cpl-frt-bsp", "davinci"}},
 	{`^(device |product |camera )?(model|serial|firmware|software|manufacturer|vendor|oem)\b.{0,24}[:=]`, []string{"model", "serial", "firmware", "software", "manufacturer", "vendor", "oem"}},
 	{`\bkernel command line\b|\bconsole=`, []string{"kernel command line", "console="}},
-	{`\b(goke|gk7[0-9]{3}|ingenic|sigmastar|mstar|fullhan|fh8[0-9]{3}|anyka|ak3[0-9]{3}|ssc[0-9]{3}|novatek|ambarella|grain-media)\b`,
-		[]string{"goke", "gk7", "ingenic", "sigmastar", "mstar", "fullhan", "fh8", "anyka", "ak3", "ssc", "novatek", "ambarella", "grain-media"}},
+	{`\b(goke|gk7[0-9]{3}|ingenic|sigmastar|mstar|fullhan|fh8[0-9]{3}|anyka|ak3[0-9]{3}|ssc[0-9]{3}|novatek|ambarella|grain-media|chipup|xs73[0-9]{2})\b`,
+		[]string{"goke", "gk7", "ingenic", "sigmastar", "mstar", "fullhan", "fh8", "anyka", "ak3", "ssc", "novatek", "ambarella", "grain-media", "chipup", "xs73"}},
+	// Boot ROM and first-stage loaders that print no U-Boot banner: the
+	// image-signature, DDR-training and SPI-NAND image-scan lines of the
+	// Chipup XS73xx MiniBoot (on newer Dahua cameras and others), the
+	// "ROM:" lines of Fullhan parts.
+	{`^(key hash pass!?|imgsign pass|\$?tch spinand|preimgheaderbase\b|spinand : scan uimg\b|smc_init\b|chip id is 0x)|^rom:\s`,
+		[]string{"key hash", "imgsign", "tch spinand", "preimgheaderbase", "spinand :", "smc_init", "chip id is", "rom:"}},
+	{`^(ddr32bit done|mac io keep)|^info: (write leveling|dqs gating|(bypass )?read train|write train) (start|done)$`,
+		[]string{"ddr32bit", "mac io keep", "info: "}},
 }
 
 // kind is one kind of notable line.
@@ -94,7 +108,7 @@ type extractor struct {
 	lines    int      // lines seen
 	readable int      // lines with a word of three letters or more
 	text     []string // lines of note, in order, without repeats
-	perKind  [32]int
+	perKind  [32]int  // indexed like notable
 	seen     map[string]bool
 	facts    []identity.Fact // structured facts, in order, without repeats
 }
