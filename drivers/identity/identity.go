@@ -83,17 +83,21 @@ type Fact struct {
 }
 
 // Identity is one observation of one device by one source.
+// The JSON form is how the daemon keeps evidence in its state dir.
 type Identity struct {
-	Source string     // one of the Source* names
-	Addr   netip.Addr // the device's IP address, zero when unknown (serial, USB)
-	MAC    string     // normalised "aa:bb:cc:dd:ee:ff", "" when unknown
-	Facts  []Fact     // the evidence, in the order the device gave it
-	Seen   time.Time
+	Source string     `json:"source"`        // one of the Source* names
+	Addr   netip.Addr `json:"addr,omitzero"` // the device's IP address, zero when unknown (serial, USB)
+	// MAC is normalised "aa:bb:cc:dd:ee:ff", "" when unknown. From the
+	// neighbour table (SourceARP) it is the link-layer MAC of Addr; from
+	// any other source it is what the device reported about itself.
+	MAC   string    `json:"mac,omitempty"`
+	Facts []Fact    `json:"facts,omitempty"` // the evidence, in the order the device gave it
+	Seen  time.Time `json:"seen,omitzero"`
 	// Port names the attachment for serial and USB sources ("/dev/ttyUSB0", "1-1.2").
-	Port string
+	Port string `json:"port,omitempty"`
 	// Via is set on a device seen through another one (a camera in an
 	// NVR's channel list); Via.NVR holds the recorder's address.
-	Via *Via
+	Via *Via `json:"via,omitempty"`
 }
 
 // Add appends a fact after cleaning its value (trimmed, valid UTF-8, no
@@ -182,4 +186,34 @@ func NormalizeMAC(s string) string {
 		return ""
 	}
 	return out
+}
+
+// Placeholder reports whether an identifier a device reported (a serial
+// number, a MAC, a UUID) carries no identity: empty, too short, one
+// character repeated ("00000000", "FFFFFFFF"), a counting run
+// ("123456789") or a word such as "unknown". Cheap OEM firmware ships the
+// same placeholder on every unit, so it never merges two devices nor names
+// one.
+func Placeholder(s string) bool {
+	v := strings.ToLower(strings.TrimSpace(s))
+	v = strings.NewReplacer(":", "", "-", "", ".", "", " ", "", "_", "").Replace(v)
+	if len(v) < 4 {
+		return true
+	}
+	switch v {
+	case "unknown", "none", "null", "nil", "default", "serial", "serialnumber", "notavailable", "na", "n/a",
+		"tobefilledbyoem", "defaultstring", "unset", "empty":
+		return true
+	}
+	same := true
+	for i := 1; i < len(v); i++ {
+		if v[i] != v[0] {
+			same = false
+			break
+		}
+	}
+	if same {
+		return true
+	}
+	return strings.Contains("01234567890123456789", v) || strings.Contains("abcdefghijklmnopqrstuvwxyz", v)
 }

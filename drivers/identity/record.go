@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -111,6 +113,28 @@ func MakeID(kind, key string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "-")
+}
+
+// SerialID is the id of a device known by its serial number:
+// "sn-ds2cd2143g0i20200414aawre33842150". The id keeps only [a-z0-9-], so
+// two serials that differ only in what that drops ("AB/CD" and "ab cd")
+// would meet; whenever the serial is not upper-case letters and digits
+// alone, a short hash of it is appended, so that they never do.
+func SerialID(serial string) string {
+	id := MakeID("sn", serial)
+	for _, r := range serial {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return id + "-" + ShortHash(serial)
+		}
+	}
+	return id
+}
+
+// ShortHash is 8 hex digits of the SHA-256 of s: enough to tell apart the
+// few keys that meet in one id, and topic-safe.
+func ShortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
 }
 
 // MACID is the id of a device known by its MAC: "mac-bcad28123456".

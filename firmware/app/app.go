@@ -55,13 +55,22 @@ type Options struct {
 // and systemd does not restart it (RestartPreventExitStatus=2).
 var ErrConfig = errors.New("configuration error")
 
-// update is one observation of a kind of source.
+// The slots of the daemon's sources: evidence is kept per slot (and per
+// source within it), so a reading replaces only what its own slot saw.
+const (
+	slotNetwork = "network" // the sweeps, and the neighbour table between them
+	slotUSB     = "usb"
+)
+
+// slotSerial is the slot of one serial port.
+func slotSerial(path string) string { return "serial:" + path }
+
+// update is one reading of a source.
 type update struct {
-	kind     inventory.Kind
-	key      string // the port, for serial sources; "" otherwise
+	slot     string
 	ids      []identity.Identity
-	complete bool      // a full observation by this kind (a sweep, a USB read)
-	at       time.Time // when the observation began; set for network sources
+	complete bool      // a full reading of the slot (a sweep, a USB read)
+	at       time.Time // when the reading began
 	heard    bool      // announcements heard between sweeps: they only bring the sweep forward
 	err      error
 }
@@ -124,7 +133,6 @@ func Run(ctx context.Context, o Options) error {
 		updates:  make(chan update, 16),
 		ackCh:    make(chan struct{}, 1),
 		rescan:   make(chan struct{}, 1),
-		latest:   observations{},
 		refusals: &onvif.Refusals{},
 	}
 	if err := d.loadPolicy(); err != nil {

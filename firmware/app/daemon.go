@@ -39,10 +39,8 @@ type daemon struct {
 	// owned by loop
 	pol         *policy.Policy
 	inv         *inventory.Inventory
-	latest      observations
 	swept       bool // the first network sweep has completed
 	lastScan    time.Time
-	sweptAt     time.Time // when the last complete sweep began
 	heardRescan time.Time // when an announcement last brought a sweep forward
 	acked       bool      // the current alarm was acknowledged
 	ackCh       chan struct{}
@@ -139,18 +137,12 @@ func (d *daemon) loop(ctx context.Context) {
 	}
 }
 
-// apply records one observation and turns the change into events.
+// apply records one reading and turns the change into events.
 func (d *daemon) apply(ctx context.Context, u update) {
 	now := time.Now().UTC()
-	d.log.Debug("observation", "kind", string(u.kind), "key", u.key, "identities", len(u.ids), "complete", u.complete, "failed", u.err != nil)
-	if u.kind == inventory.KindNetwork && u.key == "neighbours" && u.at.Before(d.sweptAt) {
-		// Read before the last complete sweep began, which read the table
-		// itself later: it must not bring back a camera that has gone.
-		d.log.Debug("neighbour table read older than the last sweep: ignored")
-		return
-	}
+	d.log.Debug("observation", "slot", u.slot, "identities", len(u.ids), "complete", u.complete, "failed", u.err != nil)
 	if u.err != nil {
-		d.log.Warn("source failed", "kind", string(u.kind), "key", u.key, "err", u.err)
+		d.log.Warn("source failed", "slot", u.slot, "err", u.err)
 	}
 	if u.heard {
 		// An announcement says that a device is there, not what it is
@@ -159,23 +151,19 @@ func (d *daemon) apply(ctx context.Context, u update) {
 		d.heardNew(u.ids, now)
 		return
 	}
-	// A failed observation keeps what its source saw last.
-	if u.err == nil || u.ids != nil {
-		d.latest.set(u.kind, u.key, u.ids)
+	complete := u.complete && u.err == nil
+	if u.err != nil && len(u.ids) == 0 {
+		return // a failed reading keeps what its source saw last
 	}
-	if u.kind == inventory.KindNetwork && u.complete && u.key == "" {
+	if u.slot == slotNetwork && complete {
 		d.swept = true
 		d.lastScan = now
-		d.sweptAt = u.at
-		// The sweep read the neighbour table itself: an earlier read must
-		// not keep a camera that has since gone alive.
-		d.latest.set(inventory.KindNetwork, "neighbours", nil)
 	}
-	complete := map[inventory.Kind]bool{}
-	if u.complete && u.err == nil {
-		complete[u.kind] = true
+	at := u.at
+	if at.IsZero() {
+		at = now
 	}
-	d.classify(ctx, complete, now)
+	d.publish(ctx, d.inv.Apply(inventory.Observation{Slot: u.slot, IDs: u.ids, Complete: complete, At: at}, d.pol, now))
 }
 
 // heardRescanGap is the least time between two sweeps brought forward by
@@ -207,11 +195,9 @@ func (d *daemon) heardNew(ids []identity.Identity, now time.Time) {
 	}
 }
 
-// classify merges every source's latest observations, classifies, applies
-// the result to the inventory and publishes the changes.
-func (d *daemon) classify(ctx context.Context, complete map[inventory.Kind]bool, now time.Time) {
-	records := inventory.Records(d.latest.all(), d.pol)
-	events := d.inv.Apply(records, complete, now)
+// publish sends the inventory's events and its records over MQTT and
+// persists the inventory.
+func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 	for _, e := range events {
 		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
 			"ip", e.Device.IP, "manufacturer", e.Device.Manufacturer, "model", e.Device.Model)
@@ -311,7 +297,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.faults.set(led.FaultPolicy, "policy", false)
 		d.log.Info("policy in force", "version", d.pol.Version(), "profile", d.pol.Profile().Name)
 	}
-	d.classify(ctx, nil, time.Now().UTC())
+	d.publish(ctx, d.inv.Reclassify(d.pol, time.Now().UTC()))
 	select {
 	case d.rescan <- struct{}{}:
 	default:

@@ -28,9 +28,8 @@ func testDaemon(t *testing.T, lostAfter int) *daemon {
 	}
 	return &daemon{
 		log: slog.New(slog.DiscardHandler), mq: mq, pol: pol,
-		inv:    inventory.New(lostAfter),
-		store:  &inventory.Store{Path: filepath.Join(dir, "inventory.json")},
-		latest: observations{},
+		inv:   inventory.New(lostAfter),
+		store: &inventory.Store{Path: filepath.Join(dir, "inventory.json")},
 	}
 }
 
@@ -48,14 +47,14 @@ func TestNeighbourReadOlderThanSweepIgnored(t *testing.T) {
 	hik := neighbour("58:50:ed:1f:e3:85", "10.99.0.11")
 	t0 := time.Now()
 
-	d.apply(ctx, update{kind: inventory.KindNetwork, ids: []identity.Identity{axis, hik}, complete: true, at: t0})
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{axis, hik}, complete: true, at: t0})
 	if d.inv.Len() != 2 {
 		t.Fatalf("%d devices after the first sweep, want 2", d.inv.Len())
 	}
 	// The table is read (Axis still in it), then a sweep begins and no
 	// longer sees Axis; the read arrives last.
-	stale := update{kind: inventory.KindNetwork, key: "neighbours", ids: []identity.Identity{axis, hik}, at: t0.Add(time.Second)}
-	d.apply(ctx, update{kind: inventory.KindNetwork, ids: []identity.Identity{hik}, complete: true, at: t0.Add(2 * time.Second)})
+	stale := update{slot: slotNetwork, ids: []identity.Identity{axis, hik}, at: t0.Add(time.Second)}
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{hik}, complete: true, at: t0.Add(2 * time.Second)})
 	if d.inv.Len() != 1 {
 		t.Fatalf("%d devices after the sweep without Axis, want 1 (lost_after 1)", d.inv.Len())
 	}
@@ -64,7 +63,7 @@ func TestNeighbourReadOlderThanSweepIgnored(t *testing.T) {
 		t.Errorf("a read older than the sweep brought Axis back: %d devices", d.inv.Len())
 	}
 	// A read taken after the sweep began counts: Axis is back on the LAN.
-	d.apply(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: []identity.Identity{axis, hik}, at: t0.Add(3 * time.Second)})
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{axis, hik}, at: t0.Add(3 * time.Second)})
 	if d.inv.Len() != 2 {
 		t.Errorf("a fresh read did not find Axis again: %d devices", d.inv.Len())
 	}
@@ -85,7 +84,7 @@ func TestHeardNewBringsSweepForward(t *testing.T) {
 		}
 	}
 	known := neighbour("58:50:ed:1f:e3:85", "10.99.0.11")
-	d.apply(t.Context(), update{kind: inventory.KindNetwork, ids: []identity.Identity{known}, complete: true, at: time.Now()})
+	d.apply(t.Context(), update{slot: slotNetwork, ids: []identity.Identity{known}, complete: true, at: time.Now()})
 	fresh := identity.Identity{Source: identity.SourceWSD, Addr: netip.MustParseAddr("10.99.0.12")}
 	t0 := time.Now()
 

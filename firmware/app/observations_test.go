@@ -1,53 +1,11 @@
 package app
 
 import (
-	"fmt"
+	"github.com/nvrguard/nvrguard/firmware/config"
 	"testing"
 
-	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
-	"github.com/nvrguard/nvrguard/firmware/inventory"
 )
-
-func ids(source string, models ...string) []identity.Identity {
-	var out []identity.Identity
-	for _, m := range models {
-		id := identity.Identity{Source: source}
-		id.Add(identity.FieldModel, m)
-		out = append(out, id)
-	}
-	return out
-}
-
-func models(all []identity.Identity) []string {
-	var out []string
-	for _, id := range all {
-		out = append(out, id.Get(identity.FieldModel))
-	}
-	return out
-}
-
-// TestObservationsKeepEachSlot: the neighbour table read between sweeps
-// adds to the sweep's evidence and never replaces it; each slot is replaced
-// only by its own source.
-func TestObservationsKeepEachSlot(t *testing.T) {
-	o := observations{}
-	o.set(inventory.KindNetwork, "", ids("sadp", "DS-2CD2385G1-I"))
-	o.set(inventory.KindNetwork, "neighbours", ids("arp", "neighbour"))
-	o.set(inventory.KindSerial, "/dev/ttyUSB1", ids("console", "port1"))
-	o.set(inventory.KindSerial, "/dev/ttyUSB0", ids("console", "port0"))
-	o.set(inventory.KindUSB, "", ids("usb", "HIK 2K Camera"))
-	want := "[DS-2CD2385G1-I neighbour port0 port1 HIK 2K Camera]"
-	if got := models(o.all()); fmt.Sprint(got) != want {
-		t.Fatalf("all = %v, want %s (kind, then key order)", got, want)
-	}
-	o.set(inventory.KindNetwork, "neighbours", ids("arp", "neighbour 2"))
-	o.set(inventory.KindSerial, "/dev/ttyUSB1", nil)
-	want = "[DS-2CD2385G1-I neighbour 2 port0 HIK 2K Camera]"
-	if got := models(o.all()); fmt.Sprint(got) != want {
-		t.Fatalf("after updates: %v, want %s", got, want)
-	}
-}
 
 // TestFaultHeldByAnySource: one source clearing a fault does not clear
 // another source's.
@@ -62,5 +20,17 @@ func TestFaultHeldByAnySource(t *testing.T) {
 	f.set(led.FaultSerial, "/dev/ttyUSB0", false)
 	if s := f.states(); len(s) != 1 || s[0] != led.Fault(led.FaultNetwork) {
 		t.Fatalf("states = %v, want only fault 1", s)
+	}
+}
+
+// TestSweepReadsNoAttachedDevice: the network sweep never reads USB or
+// lists serial ports (the USB loop does, honouring usb.enabled), and it
+// reads the neighbour table under the daemon's root.
+func TestSweepReadsNoAttachedDevice(t *testing.T) {
+	d := testDaemon(t, 3)
+	d.o.Root = t.TempDir()
+	o := d.sweepOptions(config.Default().Scan, nil)
+	if !o.NoAttached || !o.NoUSB || o.SysRoot != d.o.Root || o.ARPPath != d.o.Root+"/proc/net/arp" {
+		t.Errorf("sweep options: NoAttached %v NoUSB %v SysRoot %q ARPPath %q", o.NoAttached, o.NoUSB, o.SysRoot, o.ARPPath)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/pelco"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/config"
-	"github.com/nvrguard/nvrguard/firmware/inventory"
 )
 
 // serialLoop listens to one configured port for as long as the daemon
@@ -82,7 +81,7 @@ func (d *daemon) serialLoop(ctx context.Context, p config.SerialPort) {
 			continue
 		}
 		last = ids
-		d.send(ctx, update{kind: inventory.KindSerial, key: p.Path, ids: ids})
+		d.send(ctx, update{slot: slotSerial(p.Path), ids: ids, at: time.Now()})
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/ssdp"
 	"github.com/nvrguard/nvrguard/drivers/usb"
 	"github.com/nvrguard/nvrguard/drivers/wsd"
-	"github.com/nvrguard/nvrguard/firmware/inventory"
+	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/scan"
 	"github.com/nvrguard/nvrguard/mqtt"
 )
@@ -36,12 +36,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 			}
 		}
 		began := time.Now()
-		ids, st, err := scan.Run(ctx, scan.Options{
-			Ifaces: cfg.Ifaces, CIDRs: cidrs, Timeout: cfg.Timeout, Rate: cfg.Rate,
-			ONVIF:         onvif.Credentials{Username: cfg.ONVIF.Username, Password: cfg.ONVIF.Password.Reveal()},
-			ONVIFRefusals: d.onvifRefusals(),
-			NoBanners:     !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
-		})
+		ids, st, err := scan.Run(ctx, d.sweepOptions(cfg, cidrs))
 		if ctx.Err() != nil {
 			return
 		}
@@ -53,7 +48,7 @@ func (d *daemon) scanLoop(ctx context.Context) {
 			d.log.Info("sweep done", "identities", len(ids), "interfaces", st.Interfaces,
 				"replies", st.Discovery.Received, "dropped", st.Discovery.Dropped, "duration", st.Duration.Round(time.Millisecond).String())
 		}
-		d.send(ctx, update{kind: inventory.KindNetwork, ids: ids, complete: err == nil && !noNet, at: began, err: err})
+		d.send(ctx, update{slot: slotNetwork, ids: ids, complete: err == nil && !noNet, at: began, err: err})
 		t := time.NewTimer(cfg.Interval)
 		select {
 		case <-ctx.Done():
@@ -64,6 +59,19 @@ func (d *daemon) scanLoop(ctx context.Context) {
 			t.Stop()
 			d.log.Info("rescan requested")
 		}
+	}
+}
+
+// sweepOptions are the options of one network sweep. USB and the serial
+// ports have loops of their own (honouring usb.enabled and the root): a
+// sweep reads no attached device.
+func (d *daemon) sweepOptions(cfg config.Scan, cidrs []netip.Prefix) scan.Options {
+	return scan.Options{
+		Ifaces: cfg.Ifaces, CIDRs: cidrs, Timeout: cfg.Timeout, Rate: cfg.Rate,
+		ONVIF:         onvif.Credentials{Username: cfg.ONVIF.Username, Password: cfg.ONVIF.Password.Reveal()},
+		ONVIFRefusals: d.onvifRefusals(),
+		NoBanners:     !cfg.Banners, ARPPath: d.path("proc/net/arp"), Logger: d.log.With("component", "scan"),
+		NoAttached: true, NoUSB: true, SysRoot: d.o.Root,
 	}
 }
 
@@ -95,7 +103,7 @@ func (d *daemon) neighbourLoop(ctx context.Context) {
 			continue
 		}
 		last = macs
-		d.send(ctx, update{kind: inventory.KindNetwork, key: "neighbours", ids: ids, at: read})
+		d.send(ctx, update{slot: slotNetwork, ids: ids, at: read})
 	}
 }
 
@@ -130,7 +138,7 @@ func (d *daemon) listenLoop(ctx context.Context) {
 			batch = nil
 			mu.Unlock()
 			if len(ids) > 0 {
-				d.send(ctx, update{kind: inventory.KindNetwork, key: "heard", ids: ids, at: time.Now(), heard: true})
+				d.send(ctx, update{slot: "listen", ids: ids, at: time.Now(), heard: true})
 			}
 		}
 	}()
@@ -161,6 +169,7 @@ func (d *daemon) usbLoop(ctx context.Context) {
 	lastErr := ""
 	first := true
 	for {
+		began := time.Now()
 		ids, err := r.Read(ctx)
 		if ctx.Err() != nil {
 			return
@@ -185,7 +194,7 @@ func (d *daemon) usbLoop(ctx context.Context) {
 		if first || !slices.Equal(keys, last) {
 			first = false
 			last = keys
-			d.send(ctx, update{kind: inventory.KindUSB, ids: ids, complete: err == nil})
+			d.send(ctx, update{slot: slotUSB, ids: ids, complete: err == nil, at: began})
 		}
 		t := time.NewTimer(d.config().USB.Poll)
 		select {

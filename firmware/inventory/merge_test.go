@@ -19,36 +19,37 @@ func ident(source, ip, mac string, kv ...string) identity.Identity {
 	return id
 }
 
-func TestMergeKeys(t *testing.T) {
+func loadPolicy(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRecordsKeys(t *testing.T) {
 	ids := []identity.Identity{
 		ident("arp", "10.0.0.5", "58:50:ed:1f:e3:85"),
 		ident("sadp", "10.0.0.5", "", identity.FieldMAC, "58-50-ed-1f-e3-85", identity.FieldSerial, "DS-2CD2385G1-I20200414AAWRE33842150", identity.FieldProtocol, "sadp-probematch"),
 		ident("http", "10.0.0.5", "", identity.FieldRealm, "IP Camera(C2875)"),
 		// Two factory-fresh cameras reporting the same address: never merged.
-		ident("sadp", "192.0.0.64", "", identity.FieldMAC, "44-47-cc-00-00-01"),
-		ident("sadp", "192.0.0.64", "", identity.FieldMAC, "44-47-cc-00-00-02"),
+		ident("sadp", "192.0.0.64", "44:47:cc:00:00:01"),
+		ident("sadp", "192.0.0.64", "44:47:cc:00:00:02"),
 		// A device known by serial only joins by serial.
 		ident("onvif", "", "", identity.FieldSerial, "DS-2CD2385G1-I20200414AAWRE33842150", identity.FieldFirmware, "V5.6.2build 190701"),
 		// A silent-ish host known by IP only.
 		ident("rtsp", "10.0.0.9", "", identity.FieldServer, "GStreamer"),
 	}
-	groups := Merge(ids)
-	if len(groups) != 4 {
-		for _, g := range groups {
-			t.Logf("group %s %s %v (%d members)", g.MAC, g.Serial, g.Addrs, len(g.Members))
-		}
-		t.Fatalf("got %d groups, want 4", len(groups))
+	recs := Records(ids, loadPolicy(t))
+	for _, r := range recs {
+		t.Logf("%s %s %s %v", r.ID, r.IP, r.Verdict, r.Sources)
 	}
-	if n := len(groups[0].Members); n != 4 {
-		t.Errorf("the camera has %d observations, want 4 (arp, sadp, http by IP, onvif by serial)", n)
+	if len(recs) != 4 {
+		t.Fatalf("got %d records, want 4", len(recs))
 	}
-	p, err := policy.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := Records(ids, p)
 	first := recs[0]
-	if first.ID != "mac-5850ed1fe385" || first.Verdict != identity.Restricted || first.IP != "10.0.0.5" || first.Firmware != "V5.6.2build 190701" {
+	if first.ID != "mac-5850ed1fe385" || first.Verdict != identity.Restricted || first.IP != "10.0.0.5" || first.Firmware != "V5.6.2build 190701" || first.Profile != "ndaa889" {
 		t.Errorf("first record = %+v", first)
 	}
 	want := []string{"arp", "http", "onvif", "oui", "sadp"}

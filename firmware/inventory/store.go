@@ -6,17 +6,53 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/nvrguard/nvrguard/drivers/identity"
 )
 
-// stateVersion is the format version of the state file.
-const stateVersion = 1
+// stateVersion is the format version of the state file: 2 keeps each
+// device's evidence; a version 1 file (records only) is still read.
+const stateVersion = 2
 
 // State is what the daemon keeps across restarts.
 type State struct {
 	Version int     `json:"version"`
 	Entries []Entry `json:"devices"`
+}
+
+// stateV1 is the state file of nvrguard before evidence was kept.
+type stateV1 struct {
+	Version int `json:"version"`
+	Entries []struct {
+		Device identity.Device `json:"device"`
+		Missed int             `json:"missed"`
+	} `json:"devices"`
+}
+
+// upgrade turns a version 1 state into entries: each device under the key
+// its id names, its record standing until the first reading brings
+// evidence.
+func (v stateV1) upgrade() State {
+	st := State{Version: stateVersion}
+	for _, old := range v.Entries {
+		d := old.Device
+		e := Entry{Device: d, Missed: old.Missed}
+		ip, _ := netip.ParseAddr(d.IP)
+		switch {
+		case strings.HasPrefix(d.ID, "mac-") && d.MAC != "":
+			e.Key, e.LinkMAC, e.Addr = "link:"+identity.NormalizeMAC(d.MAC), identity.NormalizeMAC(d.MAC), ip
+		case ip.IsValid():
+			e.Key, e.Addr = "addr:"+ip.String(), ip
+		default:
+			e.Key = "id:" + d.ID
+		}
+		st.Entries = append(st.Entries, e)
+	}
+	return st
 }
 
 // Store keeps the inventory in one file, written atomically (a temporary
@@ -48,10 +84,22 @@ func (s *Store) Load() (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("inventory: %w", err)
 	}
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return State{}, fmt.Errorf("inventory: state file %s: %w", s.Path, err)
+	}
 	var st State
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
+	if head.Version == 1 {
+		var v1 stateV1
+		if err := strictDecode(b, &v1); err != nil {
+			return State{}, fmt.Errorf("inventory: state file %s: %w", s.Path, err)
+		}
+		s.last = nil
+		return v1.upgrade(), nil
+	}
+	if err := strictDecode(b, &st); err != nil {
 		return State{}, fmt.Errorf("inventory: state file %s: %w", s.Path, err)
 	}
 	if st.Version != stateVersion {
@@ -59,6 +107,12 @@ func (s *Store) Load() (State, error) {
 	}
 	s.last = b
 	return st, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // Save writes the state if it differs from what was last loaded or saved.

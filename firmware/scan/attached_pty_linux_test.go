@@ -88,7 +88,11 @@ func TestIntegrationSerialReplay(t *testing.T) {
 					t.Fatalf("%d console devices: %+v", len(console), console)
 				}
 				d := console[0]
-				if s.restricted != (d.Verdict == identity.Restricted) || (s.restricted && !strings.HasPrefix(s.maker, d.Manufacturer)) {
+				if s.expect != "" {
+					if d.Verdict != s.expect {
+						t.Errorf("console: %s by %q; corpus expects %s from this log (%s); reasons %+v", d.Verdict, d.Manufacturer, s.expect, s.maker, d.Reasons)
+					}
+				} else if s.restricted != (d.Verdict == identity.Restricted) || (s.restricted && !strings.HasPrefix(s.maker, d.Manufacturer)) {
 					t.Errorf("console: %s by %q; corpus: restricted=%v, %s; reasons %+v", d.Verdict, d.Manufacturer, s.restricted, s.maker, d.Reasons)
 				}
 				if d.Port != cons.Path && d.MAC == "" {

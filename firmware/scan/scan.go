@@ -71,6 +71,10 @@ type Options struct {
 	Serial []SerialPort
 	// NoUSB skips the USB devices (--no-usb).
 	NoUSB bool
+	// NoAttached reads no attached source at all: no USB, no serial port,
+	// not even the list of candidate ports (the daemon reads those in
+	// loops of its own).
+	NoAttached bool
 	// SysRoot is where /sys, /proc, /dev and /run are found for the
 	// attached sources ("/" when empty); tests give a temporary tree.
 	SysRoot string
@@ -117,7 +121,9 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	attachedDone := make(chan struct{})
 	go func() {
 		defer close(attachedDone)
-		fromAttached, st.Attached = attached(ctx, o, log)
+		if !o.NoAttached {
+			fromAttached, st.Attached = attached(ctx, o, log)
+		}
 	}()
 	waitAttached := func() { <-attachedDone }
 	if len(o.Serial) > 0 {
