@@ -113,6 +113,32 @@ func startDaemon(t *testing.T, ns, bin string, args ...string) *daemonProc {
 	return p
 }
 
+// uplink links this namespace to the camera LAN's gateway namespace (for
+// the broker) and returns this end's address.
+func uplink(t *testing.T, prefix string) string {
+	t.Helper()
+	host := "nvh" + strings.TrimPrefix(prefix, "nv")
+	n := os.Getpid() % 250
+	if strings.HasPrefix(prefix, "nvf") {
+		n = (n + 1) % 250
+	}
+	hostIP := fmt.Sprintf("10.250.%d.1", n)
+	gwIP := fmt.Sprintf("10.250.%d.2", n)
+	for _, args := range [][]string{
+		{"link", "add", host, "type", "veth", "peer", "name", "up0", "netns", prefix + "-gw"},
+		{"addr", "add", hostIP + "/30", "dev", host},
+		{"link", "set", host, "up"},
+		{"-n", prefix + "-gw", "addr", "add", gwIP + "/30", "dev", "up0"},
+		{"-n", prefix + "-gw", "link", "set", "up0", "up"},
+	} {
+		if b, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, b)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
+	return hostIP
+}
+
 type eventMsg struct {
 	Seq    uint64          `json:"seq"`
 	Type   string          `json:"type"`
@@ -185,22 +211,7 @@ func TestIntegrationDaemon(t *testing.T) {
 	}
 	specFile := camLAN(t, prefix, spec)
 
-	// A link from this namespace to the gateway's, for the broker.
-	host := fmt.Sprintf("nvh%d", os.Getpid()%100000)
-	hostIP := fmt.Sprintf("10.250.%d.1", os.Getpid()%250)
-	gwIP := fmt.Sprintf("10.250.%d.2", os.Getpid()%250)
-	for _, args := range [][]string{
-		{"link", "add", host, "type", "veth", "peer", "name", "up0", "netns", prefix + "-gw"},
-		{"addr", "add", hostIP + "/30", "dev", host},
-		{"link", "set", host, "up"},
-		{"-n", prefix + "-gw", "addr", "add", gwIP + "/30", "dev", "up0"},
-		{"-n", prefix + "-gw", "link", "set", "up0", "up"},
-	} {
-		if b, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, b)
-		}
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
+	hostIP := uplink(t, prefix)
 	// A camera taken off the LAN stays in the gateway's neighbour table
 	// until the kernel's own timers fail the entry: reachable for 15-45 s
 	// after the last confirmation (base_reachable_time 30 s), then 5 s of

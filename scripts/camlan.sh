@@ -34,7 +34,7 @@ up() {
   ip -n "$p-gw" addr add "$GW_ADDR" dev gw0
   ip -n "$p-gw" link set gw0 up
   ip -n "$p-gw" link set lo up
-  while IFS=, read -r ns profile mac addr; do
+  while IFS=, read -r ns profile mac addr _opts; do
     case "$ns" in ''|\#*) continue ;; esac
     i=$((i + 1))
     ip netns add "$ns"

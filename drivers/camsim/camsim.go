@@ -163,7 +163,16 @@ type Camera struct {
 	// camera's ONVIF device service answers GetDeviceInformation to;
 	// anonymous requests get ter:NotAuthorized, as on most real cameras.
 	ONVIFAccount onvif.Credentials
-	Logger       *slog.Logger
+	// Flaky, when set, makes the camera ignore every discovery probe in
+	// alternate windows of this length (a busy camera, a lossy link):
+	// its HTTP, RTSP and TLS servers keep answering.
+	Flaky  time.Duration
+	Logger *slog.Logger
+}
+
+// deaf reports whether a flaky camera ignores probes now.
+func (c *Camera) deaf(now time.Time) bool {
+	return c.Flaky > 0 && (now.UnixNano()/int64(c.Flaky))%2 == 1
 }
 
 // localize replaces the capture's MAC (in every notation) and IPv4
@@ -271,8 +280,17 @@ func (c *Camera) Serve(ctx context.Context) error {
 			hello := c.localize(p.WSD)
 			go announce(ctx, conn, ifs, hello, log)
 		}
+		h := u.h
+		if c.Flaky > 0 {
+			h = func(req []byte, from netip.AddrPort) [][]byte {
+				if c.deaf(time.Now()) {
+					return nil
+				}
+				return u.h(req, from)
+			}
+		}
 		go func() {
-			if err := discoverytest.Serve(ctx, conn, u.h); err != nil {
+			if err := discoverytest.Serve(ctx, conn, h); err != nil {
 				log.Warn("udp responder stopped", "camera", p.Name, "port", u.port, "err", err)
 			}
 		}()

@@ -152,6 +152,14 @@ func (d *daemon) apply(ctx context.Context, u update) {
 		return
 	}
 	complete := u.complete && u.err == nil
+	if u.slot == slotNetwork && !complete && !d.swept {
+		// The first sweep reads the neighbour table itself, after its
+		// probes, with every answer beside it: a read before it would
+		// make a camera known by its OUI alone, a verdict the sweep then
+		// changes.
+		d.log.Debug("neighbour table read before the first sweep: ignored")
+		return
+	}
 	if u.err != nil && len(u.ids) == 0 {
 		return // a failed reading keeps what its source saw last
 	}

@@ -109,3 +109,29 @@ func TestHeardNewBringsSweepForward(t *testing.T) {
 		t.Errorf("an announcement changed the inventory: %d devices", d.inv.Len())
 	}
 }
+
+// TestNeighbourReadBeforeFirstSweepIgnored: before the first sweep is in,
+// a neighbour read would make a Lorex known by its OUI alone (suspect) and
+// the sweep would then change its verdict: the read is left to the sweep.
+func TestNeighbourReadBeforeFirstSweepIgnored(t *testing.T) {
+	ctx := t.Context()
+	d := testDaemon(t, 3)
+	lorex := neighbour("00:1f:54:a9:2e:58", "10.99.0.13")
+	t0 := time.Now()
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{lorex}, at: t0})
+	if d.inv.Len() != 0 {
+		t.Fatalf("%d devices from a neighbour read before the first sweep, want 0", d.inv.Len())
+	}
+	dhip := identity.Identity{Source: identity.SourceDHIP, Addr: lorex.Addr}
+	dhip.Add(identity.FieldProtocol, "dhip-notifydevinfo")
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{lorex, dhip}, complete: true, at: t0})
+	if devs := d.inv.Devices(); len(devs) != 1 || devs[0].Verdict != identity.Restricted {
+		t.Fatalf("after the first sweep: %+v", devs)
+	}
+	// After it, a read adds what it sees.
+	axis := neighbour("ac:cc:8e:27:0a:d8", "10.99.0.14")
+	d.apply(ctx, update{slot: slotNetwork, ids: []identity.Identity{lorex, axis}, at: t0.Add(time.Second)})
+	if d.inv.Len() != 2 {
+		t.Errorf("%d devices after a later read, want 2", d.inv.Len())
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/camsim"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	spec := flag.String("spec", "", "file with one camera per line: NETNS,PROFILE,MAC,IP")
+	spec := flag.String("spec", "", "file with one camera per line: NETNS,PROFILE,MAC,IP[,flaky=DURATION]")
 	list := flag.Bool("profiles", false, "list the profiles and what a classifier should say of each")
 	onvifUser := flag.String("onvif-user", "", "the ONVIF account every camera's device service wants (default: answers anyone)")
 	onvifPassFile := flag.String("onvif-password-file", "", "FILE holding that account's password")
@@ -71,7 +72,7 @@ func main() {
 		f.Close()
 	}
 	if len(lines) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: camsim [--spec FILE] [--onvif-user USER --onvif-password-file FILE] [NETNS,PROFILE,MAC,IP]...")
+		fmt.Fprintln(os.Stderr, "usage: camsim [--spec FILE] [--onvif-user USER --onvif-password-file FILE] [NETNS,PROFILE,MAC,IP[,flaky=DURATION]]...")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -101,8 +102,8 @@ func main() {
 
 func parse(l string, profiles map[string]camsim.Profile) (*camsim.Camera, string, error) {
 	f := strings.Split(l, ",")
-	if len(f) != 4 {
-		return nil, "", errors.New("want NETNS,PROFILE,MAC,IP")
+	if len(f) != 4 && len(f) != 5 {
+		return nil, "", errors.New("want NETNS,PROFILE,MAC,IP[,flaky=DURATION]")
 	}
 	if f[0] != "-" && (strings.ContainsAny(f[0], "/.") || f[0] == "") {
 		return nil, "", fmt.Errorf("bad namespace name %q", f[0])
@@ -119,5 +120,14 @@ func parse(l string, profiles map[string]camsim.Profile) (*camsim.Camera, string
 	if err != nil {
 		return nil, "", err
 	}
-	return &camsim.Camera{Profile: p, MAC: mac, IP: ip}, f[0], nil
+	c := &camsim.Camera{Profile: p, MAC: mac, IP: ip}
+	if len(f) == 5 {
+		v, ok := strings.CutPrefix(f[4], "flaky=")
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil || d <= 0 {
+			return nil, "", fmt.Errorf("bad option %q: want flaky=DURATION (e.g. flaky=6s)", f[4])
+		}
+		c.Flaky = d
+	}
+	return c, f[0], nil
 }
