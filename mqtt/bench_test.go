@@ -77,7 +77,7 @@ func BenchmarkReplay10000(b *testing.B) {
 	start := time.Now()
 	for i := range 10000 {
 		d := testDevice(i, identity.Restricted)
-		if _, err := o.Append(func(seq uint64) ([]byte, error) {
+		if _, err := o.Append(outbox.MaxPriority, func(seq uint64) ([]byte, error) {
 			return marshal(EventMessage{Seq: seq, Type: DeviceFound, Time: time.Now().UTC(), Device: d})
 		}); err != nil {
 			b.Fatal(err)

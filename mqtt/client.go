@@ -30,8 +30,25 @@ var ErrNotStarted = errors.New("mqtt: client not started")
 // ErrClosed is returned after Close.
 var ErrClosed = errors.New("mqtt: client closed")
 
-// Health is the client's view of the broker connection, for the LED and
-// the log.
+// ErrEventHeld is wrapped by the error of Event when the outbox could not
+// write the event (disk full or failing; the write error is wrapped too):
+// the event is held in memory and written and published once writes
+// succeed again, but it is lost if the process ends first.
+var ErrEventHeld = outbox.ErrHeld
+
+// ErrEventDropped is wrapped by the error of Event when the outbox is full
+// of events of equal or higher priority: the event is dropped and counted.
+var ErrEventDropped = outbox.ErrFull
+
+// DropFaultFor is how long a drop from the outbox keeps the MQTT fault on
+// (Health.OutboxFault).
+const DropFaultFor = time.Hour
+
+// retryEvery is how often the client retries the outbox's failed writes.
+const retryEvery = 2 * time.Second
+
+// Health is the client's view of the broker connection and the outbox,
+// for the LED and the log.
 type Health struct {
 	Connected bool
 	Since     time.Time // when the connection came up or went down
@@ -40,6 +57,15 @@ type Health struct {
 	// BadCommands counts command payloads refused; DroppedCommands those
 	// lost because nobody read Commands().
 	BadCommands, DroppedCommands uint64
+}
+
+// OutboxFault reports whether the outbox should show as the MQTT fault on
+// the LED at now: a write is failing (Outbox.WriteError: disk full or
+// failing; events are held in memory), or events were dropped because it
+// was full within the last DropFaultFor.
+func (h Health) OutboxFault(now time.Time) bool {
+	o := h.Outbox
+	return o.WriteError != "" || o.Held > 0 || (!o.LastDrop.IsZero() && now.Sub(o.LastDrop) < DropFaultFor)
 }
 
 type devEntry struct {
@@ -61,12 +87,13 @@ type Client struct {
 	t   topics
 	url *url.URL
 
-	cmds     chan Command
-	wake     chan struct{}
-	quit     chan struct{}
-	done     chan struct{}
-	warn     rateLimited // per message, 10 s
-	connWarn rateLimited // connection attempts, 1 min
+	cmds      chan Command
+	wake      chan struct{}
+	quit      chan struct{}
+	done      chan struct{}
+	retryDone chan struct{}
+	warn      rateLimited // per message, 10 s
+	connWarn  rateLimited // connection attempts, 1 min
 
 	mu         sync.Mutex
 	started    bool
@@ -106,20 +133,21 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}
 	log = log.With("component", "mqtt")
 	c := &Client{
-		cfg:      cfg,
-		log:      log,
-		t:        newTopics(cfg.Prefix, cfg.GatewayID, cfg.HomeAssistant.Prefix),
-		url:      u,
-		cmds:     make(chan Command, 16),
-		wake:     make(chan struct{}, 1),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
-		warn:     rateLimited{log: log, every: 10 * time.Second},
-		connWarn: rateLimited{log: log, every: time.Minute},
-		devices:  map[string]devEntry{},
-		dirty:    map[string]struct{}{},
-		onBroker: map[string]struct{}{},
-		idle:     make(chan struct{}),
+		cfg:       cfg,
+		log:       log,
+		t:         newTopics(cfg.Prefix, cfg.GatewayID, cfg.HomeAssistant.Prefix),
+		url:       u,
+		cmds:      make(chan Command, 16),
+		wake:      make(chan struct{}, 1),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		retryDone: make(chan struct{}),
+		warn:      rateLimited{log: log, every: 10 * time.Second},
+		connWarn:  rateLimited{log: log, every: time.Minute},
+		devices:   map[string]devEntry{},
+		dirty:     map[string]struct{}{},
+		onBroker:  map[string]struct{}{},
+		idle:      make(chan struct{}),
 	}
 	return c, nil
 }
@@ -154,8 +182,75 @@ func (c *Client) Start(ctx context.Context) error {
 	c.box, c.user, c.pass, c.started = box, user, pass, true
 	c.health.Since = time.Now()
 	c.health.Outbox = outboxState(box.Stats())
-	c.log.Info("mqtt starting", "broker", c.url.Redacted(), "base", c.t.base, "queued_events", c.health.Outbox.Queued)
+	c.log.Info("mqtt starting", "broker", c.url.Redacted(), "base", c.t.base, "queued_events", c.health.Outbox.Queued,
+		"last_seq", box.Stats().LastSeq)
 	go c.run(ctx)
+	go c.retryLoop(ctx)
+	return nil
+}
+
+// retryLoop retries the outbox's failed writes every retryEvery (events
+// held in memory, counters not written) and keeps the outbox part of the
+// health and the state summary current.
+func (c *Client) retryLoop(ctx context.Context) {
+	defer close(c.retryDone)
+	t := time.NewTicker(retryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-c.quit:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if _, err := c.box.Retry(); errors.Is(err, outbox.ErrClosed) {
+			return
+		}
+		c.mu.Lock()
+		if c.refreshOutboxLocked() {
+			c.changedLocked()
+		}
+		c.mu.Unlock()
+	}
+}
+
+// refreshOutboxLocked reads the outbox's counters; when they changed the
+// state summary is marked for publishing and it returns true (a caller
+// outside the publishing loop then wakes it). c.mu is held.
+func (c *Client) refreshOutboxLocked() bool {
+	st := outboxState(c.box.Stats())
+	if st == c.health.Outbox {
+		return false
+	}
+	c.health.Outbox = st
+	c.stateDirty = true
+	return true
+}
+
+// WriteHeld writes the events held in memory after failed outbox writes
+// now, rather than at the next retry. It returns nil when no event is
+// held any more, or the write error: a caller that records what it has
+// reported (the inventory) can wait for nil before it does.
+func (c *Client) WriteHeld(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	box, ok := c.box, c.started && !c.closing
+	c.mu.Unlock()
+	if !ok {
+		return ErrNotStarted
+	}
+	_, err := box.Retry()
+	c.mu.Lock()
+	if c.refreshOutboxLocked() {
+		c.changedLocked()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("mqtt: write held events: %w", err)
+	}
 	return nil
 }
 
@@ -276,6 +371,14 @@ func (c *Client) PublishState(ctx context.Context, st State) error {
 // returns its sequence number; it is published with QoS 1 when the broker
 // is reachable and removed from the outbox after its PUBACK. Events are
 // delivered in order, after a broker outage and after a restart.
+//
+// An event's priority follows its device's verdict (restricted, then
+// suspect, then the rest; device_lost below the other two types of the
+// same verdict): when the outbox is full, the lowest goes first and, among
+// equals, the newest. The error wraps ErrEventDropped when it was this
+// event, and ErrEventHeld when the outbox could not write it (it is
+// written and published once writes succeed again); both show in Health
+// and the state summary.
 func (c *Client) Event(ctx context.Context, typ EventType, d identity.Device) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -291,18 +394,44 @@ func (c *Client) Event(ctx context.Context, typ EventType, d identity.Device) (u
 		return 0, ErrNotStarted
 	}
 	now := time.Now().UTC()
-	seq, err := box.Append(func(seq uint64) ([]byte, error) {
+	seq, err := box.Append(eventPriority(typ, d.Verdict), func(seq uint64) ([]byte, error) {
 		return marshal(EventMessage{Seq: seq, Type: typ, Time: now, Device: d})
 	})
+	c.mu.Lock()
+	if c.refreshOutboxLocked() || err == nil {
+		c.changedLocked()
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("mqtt: event: %w", err)
 	}
-	c.mu.Lock()
-	c.health.Outbox = outboxState(box.Stats())
-	c.stateDirty = true
-	c.changedLocked()
-	c.mu.Unlock()
 	return seq, nil
+}
+
+// Event priorities in the outbox, by the device's verdict and the type.
+const (
+	prioOtherLost outbox.Priority = 1 + iota
+	prioOther
+	prioSuspectLost
+	prioSuspect
+	prioRestrictedLost
+	prioRestricted
+)
+
+// eventPriority ranks an event for the outbox: a flood of devices that are
+// clear or unknown never pushes out a suspect or restricted finding.
+func eventPriority(typ EventType, v identity.Verdict) outbox.Priority {
+	p := prioOther
+	switch v {
+	case identity.Restricted:
+		p = prioRestricted
+	case identity.Suspect:
+		p = prioSuspect
+	}
+	if typ == DeviceLost {
+		p--
+	}
+	return p
 }
 
 // Commands delivers the commands received (scan, ack). A command that
@@ -313,6 +442,9 @@ func (c *Client) Commands() <-chan Command { return c.cmds }
 func (c *Client) Health() Health {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.started && c.refreshOutboxLocked() {
+		c.changedLocked()
+	}
 	return c.health
 }
 
@@ -354,10 +486,12 @@ func (c *Client) Close(ctx context.Context) error {
 		close(c.quit)
 	}
 	c.mu.Unlock()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return fmt.Errorf("mqtt: close: %w", ctx.Err())
+	for _, done := range []chan struct{}{c.done, c.retryDone} {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("mqtt: close: %w", ctx.Err())
+		}
 	}
 	return c.box.Close()
 }
@@ -376,7 +510,19 @@ func (c *Client) changedLocked() {
 }
 
 func outboxState(s outbox.Stats) OutboxState {
-	return OutboxState{Queued: s.Queued, Dropped: s.Dropped}
+	st := OutboxState{
+		Queued: s.Queued, Held: s.Held,
+		Dropped: s.Dropped, DroppedRestricted: s.DroppedBy[prioRestricted] + s.DroppedBy[prioRestrictedLost],
+		DiskFull: s.DiskFull, WriteErrors: s.WriteErrors, Damaged: s.Damaged,
+	}
+	if !s.LastDrop.IsZero() {
+		st.LastDrop = s.LastDrop.UTC().Truncate(time.Second)
+	}
+	if s.WriteErr != nil {
+		st.WriteError = s.WriteErr.Error()
+		st.WriteErrorSince = s.WriteErrSince.UTC().Truncate(time.Second)
+	}
+	return st
 }
 
 // summaryLocked builds the state summary; c.mu is held.
@@ -387,7 +533,7 @@ func (c *Client) summaryLocked() Summary {
 		PolicyVersion: c.state.PolicyVersion,
 		LED:           c.state.LED,
 		Acknowledged:  c.state.Acknowledged,
-		Outbox:        c.health.Outbox,
+		Outbox:        outboxState(c.box.Stats()),
 		Sources:       c.state.Sources,
 		Time:          time.Now().UTC(),
 	}

@@ -274,7 +274,10 @@ func (c *Client) flush(ctx context.Context, s *session) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.dirty) == 0 && !c.haDirty && !c.stateDirty && c.health.Outbox.Queued == 0 && len(c.wake) == 0 {
+	if c.refreshOutboxLocked() {
+		c.changedLocked() // the new counters go out in another pass
+	}
+	if len(c.dirty) == 0 && !c.haDirty && !c.stateDirty && c.health.Outbox.Queued == 0 && c.health.Outbox.Held == 0 && len(c.wake) == 0 {
 		select {
 		case <-c.idle:
 		default:
@@ -401,12 +404,13 @@ func (c *Client) drainOutbox(ctx context.Context, s *session, through uint64) er
 			return nil
 		}
 		pending = 0
+		// Ack fails only after Close; a failed write is in the outbox's
+		// counters (and Health).
 		if err := c.box.Ack(acked); err != nil {
 			return err
 		}
 		c.mu.Lock()
-		c.health.Outbox = outboxState(c.box.Stats())
-		c.stateDirty = true
+		c.refreshOutboxLocked()
 		c.mu.Unlock()
 		return nil
 	}

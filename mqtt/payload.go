@@ -90,10 +90,30 @@ func (c *Counts) add(v identity.Verdict, n int) {
 	}
 }
 
-// OutboxState is the outbox part of the state summary.
+// OutboxState is the outbox part of the state summary (and of Health).
 type OutboxState struct {
-	Queued  int    `json:"queued"`  // events waiting for the broker
-	Dropped uint64 `json:"dropped"` // events dropped because the outbox was full, ever
+	Queued int `json:"queued"` // events written to the outbox, waiting for the broker
+	// Dropped counts events dropped because the outbox was full, ever;
+	// DroppedRestricted those of them about restricted devices (dropped
+	// only when nothing of lower priority was left); LastDrop is the last
+	// drop since the start.
+	Dropped           uint64    `json:"dropped"`
+	DroppedRestricted uint64    `json:"dropped_restricted"`
+	LastDrop          time.Time `json:"last_drop,omitzero"`
+	// Held counts events that could not be written (disk full or failing)
+	// and wait in memory; they are written and published once writes
+	// succeed again, and lost if the daemon stops first.
+	Held int `json:"held"`
+	// WriteError is why the last outbox write failed, since
+	// WriteErrorSince; "" once a write succeeds again. DiskFull says the
+	// disk (or quota) is full. WriteErrors counts failed writes, ever.
+	WriteError      string    `json:"write_error,omitempty"`
+	WriteErrorSince time.Time `json:"write_error_since,omitzero"`
+	DiskFull        bool      `json:"disk_full"`
+	WriteErrors     uint64    `json:"write_errors"`
+	// Damaged counts damaged outbox records (and sequence files) found at
+	// starts, ever: the events in them are lost.
+	Damaged uint64 `json:"damaged"`
 }
 
 // Summary is the payload of <base>/state.

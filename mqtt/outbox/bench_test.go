@@ -18,7 +18,7 @@ func BenchmarkAppend(b *testing.B) {
 	defer o.Close()
 	b.SetBytes(int64(len(event)))
 	for b.Loop() {
-		if _, err := o.Append(func(uint64) ([]byte, error) { return event, nil }); err != nil {
+		if _, err := o.Append(MaxPriority, func(uint64) ([]byte, error) { return event, nil }); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -25,3 +25,8 @@ func lockDir(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// diskFull reports whether err says the disk (or the quota) is full.
+func diskFull(err error) bool {
+	return err != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT))
+}
