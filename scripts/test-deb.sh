@@ -8,7 +8,9 @@
 #  3. dpkg -i of the amd64 package with services denied by policy-rc.d (the
 #     daemon must not start and scan the CI machine's network), the user,
 #     groups, state directory and conffile checked, `systemd-analyze verify`
-#     of the installed unit, then dpkg --purge.
+#     of the installed unit and its device list (GPIO chips and serial ports,
+#     no virtual terminal), then dpkg --purge. (.ci/run checks the unit's
+#     `systemd-analyze security` exposure.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "test-deb: $*" >&2; exit 1; }
@@ -64,7 +66,21 @@ grep -qw dialout <<<"$(id -nG nvrguard)" || fail "nvrguard is not in group dialo
 if systemctl is-active --quiet nvrguard 2>/dev/null; then fail "the service started despite policy-rc.d"; fi
 out=$(systemd-analyze verify /lib/systemd/system/nvrguard.service 2>&1 || true)
 if [ -n "$out" ]; then echo "$out"; fail "systemd-analyze verify is not clean"; fi
-echo "ok   dpkg -i: user nvrguard (gpio, dialout), /var/lib/nvrguard, conffile, systemd-analyze verify clean"
+# The unit's devices are GPIO chips and serial ports only: never the virtual
+# terminals or the console (char-ttyS, char-tty, char-vc* name all of major 4
+# or 5; /dev/char/4:N below 64 is a VT).
+allowed=$(sed -n 's/^DeviceAllow=//p' /lib/systemd/system/nvrguard.service)
+[ -n "$allowed" ] || fail "the unit has no DeviceAllow="
+while read -r dev _; do
+  case "$dev" in
+    char-gpiochip|char-ttyUSB|char-ttyACM|char-ttyAMA) ;;
+    /dev/char/4:*)
+      minor=${dev#/dev/char/4:}
+      [[ "$minor" =~ ^[0-9]+$ ]] && [ "$minor" -ge 64 ] && [ "$minor" -le 255 ] || fail "DeviceAllow=$dev is not a ttyS port" ;;
+    *) fail "DeviceAllow=$dev is not a GPIO chip or a serial port" ;;
+  esac
+done <<<"$allowed"
+echo "ok   dpkg -i: user nvrguard (gpio, dialout), /var/lib/nvrguard, conffile, systemd-analyze verify clean, devices GPIO and serial only"
 dpkg --purge nvrguard >/dev/null
 getent passwd nvrguard >/dev/null && fail "purge left the nvrguard user"
 [ -e /usr/bin/nvrguard ] && fail "purge left /usr/bin/nvrguard"
