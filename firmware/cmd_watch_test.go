@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -131,9 +132,14 @@ func TestIntegrationWatchLive(t *testing.T) {
 	waitOut("gw-a: online, 1 device(s)")
 	d := watchDevice("mac-000000000009", identity.Restricted, "DS-2CD")
 	gw.PublishDevice(ctx, d)
-	gw.Event(ctx, mqtt.DeviceFound, d)
+	seq, err := gw.Event(ctx, mqtt.DeviceFound, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitOut("gw-a !! restricted mac-000000000009 ip=10.0.0.9")
-	waitOut("gw-a event 1 device_found: !! restricted mac-000000000009")
+	// A fresh outbox starts above the clock (seq only grows, even across
+	// a lost outbox): the line carries whatever seq the event got.
+	waitOut(fmt.Sprintf("gw-a event %d device_found: !! restricted mac-000000000009", seq))
 	gw.RemoveDevice(ctx, "mac-000000000001")
 	waitOut("gw-a gone mac-000000000001")
 	cancel()

@@ -188,6 +188,9 @@ func NormalizeMAC(s string) string {
 	return out
 }
 
+// separators are what Placeholder ignores in an identifier (read-only).
+var separators = strings.NewReplacer(":", "", "-", "", ".", "", " ", "", "_", "")
+
 // Placeholder reports whether an identifier a device reported (a serial
 // number, a MAC, a UUID) carries no identity: empty, too short, one
 // character repeated ("00000000", "FFFFFFFF"), a counting run
@@ -196,7 +199,7 @@ func NormalizeMAC(s string) string {
 // one.
 func Placeholder(s string) bool {
 	v := strings.ToLower(strings.TrimSpace(s))
-	v = strings.NewReplacer(":", "", "-", "", ".", "", " ", "", "_", "").Replace(v)
+	v = separators.Replace(v)
 	if len(v) < 4 {
 		return true
 	}

@@ -118,7 +118,7 @@ func strictDecode(b []byte, v any) error {
 // Save writes the state if it differs from what was last loaded or saved.
 // It reports whether it wrote.
 func (s *Store) Save(entries []Entry) (bool, error) {
-	b, err := json.MarshalIndent(State{Version: stateVersion, Entries: entries}, "", " ")
+	b, err := json.Marshal(State{Version: stateVersion, Entries: entries})
 	if err != nil {
 		return false, fmt.Errorf("inventory: %w", err)
 	}
