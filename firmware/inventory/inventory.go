@@ -186,7 +186,7 @@ func (inv *Inventory) reclassify(e *Entry, p *policy.Policy, now time.Time) (Eve
 	}
 	d.FirstSeen = prev.FirstSeen
 	if d.FirstSeen.IsZero() {
-		d.FirstSeen = cmp.Or(d.FirstSeen, firstSeen(e), now)
+		d.FirstSeen = cmp.Or(firstSeen(e), now)
 	}
 	if d.LastSeen.Before(prev.LastSeen) {
 		d.LastSeen = prev.LastSeen

@@ -427,9 +427,14 @@ func (inv *Inventory) recorderID(addr string) string {
 	if err != nil {
 		return identity.MakeID("nvr", addr)
 	}
+	// The link-layer device at that address, else the first by key: the
+	// same answer whatever order the map gives.
 	var found *Entry
 	for _, e := range inv.devices {
-		if e.Addr == a && !e.via() && e.Device.ID != "" && (found == nil || e.LinkMAC != "" || e.Key < found.Key) {
+		if e.Addr != a || e.via() || e.Device.ID == "" {
+			continue
+		}
+		if found == nil || cmp.Or(cmp.Compare(boolInt(e.LinkMAC == ""), boolInt(found.LinkMAC == "")), cmp.Compare(e.Key, found.Key)) < 0 {
 			found = e
 		}
 	}
