@@ -108,6 +108,7 @@ type Client struct {
 	state      State
 	stateDirty bool
 	haDirty    bool
+	register   registerState // retained register entries (register.go)
 	health     Health
 	idle       chan struct{}
 }

@@ -213,6 +213,7 @@ func (c *Client) serve(ctx context.Context, s *session) error {
 	for id := range c.devices {
 		c.dirty[id] = struct{}{}
 	}
+	c.register.markAll()
 	c.haDirty = c.cfg.HomeAssistant.Enabled
 	c.stateDirty = true
 	c.health.Connected, c.health.Since, c.health.LastError = true, time.Now(), ""
@@ -277,7 +278,7 @@ func (c *Client) flush(ctx context.Context, s *session) error {
 	if c.refreshOutboxLocked() {
 		c.changedLocked() // the new counters go out in another pass
 	}
-	if len(c.dirty) == 0 && !c.haDirty && !c.stateDirty && c.health.Outbox.Queued == 0 && c.health.Outbox.Held == 0 && len(c.wake) == 0 {
+	if len(c.dirty) == 0 && c.register.idle() && !c.haDirty && !c.stateDirty && c.health.Outbox.Queued == 0 && c.health.Outbox.Held == 0 && len(c.wake) == 0 {
 		select {
 		case <-c.idle:
 		default:
@@ -315,6 +316,7 @@ func (c *Client) takeRetained() ([]message, uint64, error) {
 		msgs = append(msgs, message{c.t.device(id), p, msgDevice, id})
 	}
 	clear(c.dirty)
+	msgs = c.register.take(c.t, msgs)
 	if c.synced {
 		for id := range c.onBroker {
 			if _, ok := c.devices[id]; !ok {
@@ -382,6 +384,8 @@ func (c *Client) remark(msgs []message) {
 			c.haDirty = c.cfg.HomeAssistant.Enabled
 		case msgState:
 			c.stateDirty = true
+		case msgRegister:
+			c.register.mark(m.id)
 		}
 	}
 }
