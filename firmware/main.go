@@ -101,6 +101,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, err = cmdWatch(ctx, e, args[1:])
 	case "run":
 		code, err = cmdRun(ctx, e, args[1:])
+	case "report":
+		code, err = cmdReport(ctx, e, args[1:])
 	default:
 		err = usagef("unknown command %q", args[0])
 	}
