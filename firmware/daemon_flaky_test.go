@@ -40,7 +40,7 @@ func TestIntegrationDaemonFlakyLAN(t *testing.T) {
 	for i, c := range cams {
 		line := fmt.Sprintf("%s-c%d,%s,%s,%s", prefix, i, c.profile, c.mac, c.ip)
 		if c.flaky {
-			line += ",flaky=7s"
+			line += ",flaky=2s"
 		}
 		spec = append(spec, line)
 	}

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -163,16 +164,30 @@ type Camera struct {
 	// camera's ONVIF device service answers GetDeviceInformation to;
 	// anonymous requests get ter:NotAuthorized, as on most real cameras.
 	ONVIFAccount onvif.Credentials
-	// Flaky, when set, makes the camera ignore every discovery probe in
-	// alternate windows of this length (a busy camera, a lossy link):
-	// its HTTP, RTSP and TLS servers keep answering.
+	// Flaky, when set, makes the camera ignore the probes of every other
+	// sweep (a busy camera, a lossy link): probes after a quiet gap of at
+	// least Flaky begin a new sweep window, and the windows alternate,
+	// answered first. Its HTTP, RTSP and TLS servers keep answering.
 	Flaky  time.Duration
 	Logger *slog.Logger
+
+	flakyMu   sync.Mutex
+	lastProbe time.Time
+	deafNow   bool
 }
 
-// deaf reports whether a flaky camera ignores probes now.
+// deaf reports whether a flaky camera ignores a probe that came now.
 func (c *Camera) deaf(now time.Time) bool {
-	return c.Flaky > 0 && (now.UnixNano()/int64(c.Flaky))%2 == 1
+	if c.Flaky <= 0 {
+		return false
+	}
+	c.flakyMu.Lock()
+	defer c.flakyMu.Unlock()
+	if !c.lastProbe.IsZero() && now.Sub(c.lastProbe) >= c.Flaky {
+		c.deafNow = !c.deafNow // a new sweep window
+	}
+	c.lastProbe = now
+	return c.deafNow
 }
 
 // localize replaces the capture's MAC (in every notation) and IPv4
