@@ -31,6 +31,7 @@ const (
 	FaultMQTT    = 2 // MQTT broker unreachable
 	FaultSerial  = 3 // serial or USB error
 	FaultPolicy  = 4 // policy error
+	FaultNVR     = 5 // a recorder's channel list cannot be read
 )
 
 // Fault returns the state that blinks fault code n: n pulses, a pause,

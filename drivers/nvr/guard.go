@@ -59,7 +59,10 @@ type hold struct {
 // password itself). Make it with Guard.Account.
 type Account struct {
 	URL, User string
-	tag       string
+	// RetryAfter, when set, is this account's own retry window (the
+	// recorder's retry_after); the Guard's RetryAfter otherwise.
+	RetryAfter time.Duration
+	tag        string
 }
 
 // NewGuard returns an empty Guard (in memory only).
@@ -87,7 +90,10 @@ func OpenGuard(path string, retryAfter time.Duration) (*Guard, error) {
 	return g, nil
 }
 
-func (g *Guard) retryAfter() time.Duration {
+func (g *Guard) retryAfter(a Account) time.Duration {
+	if a.RetryAfter > 0 {
+		return a.RetryAfter
+	}
 	if g.RetryAfter > 0 {
 		return g.RetryAfter
 	}
@@ -147,7 +153,7 @@ func (g *Guard) Check(a Account, now time.Time) (until time.Time, cause error) {
 // when it gave none). It returns the time of the next attempt, and an
 // error only when the hold could not be persisted.
 func (g *Guard) Failed(a Account, now, unlockAt time.Time) (time.Time, error) {
-	until := now.Add(g.retryAfter())
+	until := now.Add(g.retryAfter(a))
 	if unlockAt.After(until) {
 		until = unlockAt
 	}
@@ -160,7 +166,7 @@ func (g *Guard) Failed(a Account, now, unlockAt time.Time) (time.Time, error) {
 func (g *Guard) Locked(a Account, now, unlockAt time.Time) (time.Time, error) {
 	until := unlockAt
 	if !until.After(now) {
-		until = now.Add(g.retryAfter())
+		until = now.Add(g.retryAfter(a))
 	}
 	return until, g.set(a, "locked", now, until)
 }

@@ -50,6 +50,10 @@ type Config struct {
 	AllowBasic bool
 	// Timeout bounds each request (DefaultTimeout when 0).
 	Timeout time.Duration
+	// RetryAfter is how long a refused account leaves the recorder alone
+	// (the Guard's RetryAfter when 0; never sooner than the recorder's
+	// own unlock time).
+	RetryAfter time.Duration
 }
 
 // Validate checks the configuration without contacting the recorder.
@@ -177,6 +181,7 @@ func (r *Reader) Read(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, &Error{Recorder: rec, Op: "guard", Kind: ErrConfig, Err: err}
 	}
+	acct.RetryAfter = r.Config.RetryAfter
 	if until, cause := g.Check(acct, r.now()); cause != nil {
 		log.Info("nvr: not trying the recorder: held back after a refusal", "user", r.Config.Username, "cause", cause.Error(), "retry_at", until.UTC().Format(time.RFC3339))
 		return res, &Error{Recorder: rec, Op: "login", Kind: ErrHeld, Cause: cause, Until: until}

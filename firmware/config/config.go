@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nvrguard/nvrguard/drivers/nvr"
 )
 
 // DefaultPath is where the installed package keeps the config file.
@@ -40,6 +42,29 @@ type Config struct {
 	Serial Serial `yaml:"serial"`
 	LED    LED    `yaml:"led"`
 	MQTT   MQTT   `yaml:"mqtt"`
+	// NVR lists the recorders whose channel list is read, each with its
+	// own account (DESIGN.md "NVR channel list").
+	NVR []NVR `yaml:"nvr"`
+}
+
+// NVR is one recorder whose channel list is read: the cameras on its own
+// PoE ports, which never answer on the LAN. Only GETs and read RPCs are
+// sent, with the operator's account; without one it is never logged in to.
+type NVR struct {
+	// URL is http://host[:port] or https://host[:port].
+	URL          string `yaml:"url"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	Password     Secret `yaml:"-"`
+	// Vendor is auto (from its unauthenticated answer), hikvision or dahua.
+	Vendor string `yaml:"vendor"`
+	// TLSFingerprint is the SHA-256 of a self-signed certificate to pin;
+	// an https recorder the system roots do not verify is refused without.
+	TLSFingerprint string `yaml:"tls_fingerprint"`
+	// RetryAfter is how long a refused account leaves the recorder alone
+	// (at most one failed login per window; never sooner than the
+	// recorder's own unlock time).
+	RetryAfter time.Duration `yaml:"retry_after"`
 }
 
 // Scan configures the network sweeps.
@@ -285,6 +310,11 @@ func (c *Config) readSecrets(dir string) error {
 	if c.Scan.ONVIF.Password, err = read("scan.onvif.password_file", c.Scan.ONVIF.PasswordFile); err != nil {
 		return err
 	}
+	for i := range c.NVR {
+		if c.NVR[i].Password, err = read(fmt.Sprintf("nvr[%d].password_file", i), c.NVR[i].PasswordFile); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -349,6 +379,23 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	seenNVR := map[string]bool{}
+	for i := range c.NVR {
+		n := &c.NVR[i]
+		if n.Vendor == "" {
+			n.Vendor = "auto"
+		}
+		if n.RetryAfter == 0 {
+			n.RetryAfter = 6 * time.Hour
+		}
+		if err := ValidateNVR(*n); err != nil {
+			bad("nvr[%d]: %v", i, err)
+		}
+		if seenNVR[n.URL] {
+			bad("nvr[%d]: %s is listed twice", i, n.URL)
+		}
+		seenNVR[n.URL] = true
+	}
 	if u := c.MQTT.Broker; u != "" {
 		ok := false
 		for _, s := range []string{"tcp://", "ssl://", "tls://", "mqtts://", "ws://", "wss://", "mqtt://"} {
@@ -380,3 +427,16 @@ var (
 	topicLevel = regexp.MustCompile(`^[a-zA-Z0-9_-]+(/[a-zA-Z0-9_-]+)*$`)
 	gatewayID  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$`)
 )
+
+// ValidateNVR checks one recorder's entry without contacting it.
+func ValidateNVR(n NVR) error {
+	switch {
+	case n.URL == "":
+		return errors.New("url is required")
+	case (n.Username == "") != (n.PasswordFile == ""):
+		return errors.New("needs both username and password_file, or neither")
+	case n.RetryAfter < time.Minute:
+		return fmt.Errorf("retry_after must be at least 1m, got %v", n.RetryAfter)
+	}
+	return nvr.Config{URL: n.URL, Vendor: n.Vendor, TLSFingerprint: n.TLSFingerprint}.Validate()
+}

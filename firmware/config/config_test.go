@@ -183,3 +183,47 @@ func TestONVIFAccount(t *testing.T) {
 		t.Errorf("missing secret file: %v", err)
 	}
 }
+
+// TestNVRSection: each recorder gets its defaults and its own secret
+// file; a bad entry is an error naming it, and the password never prints.
+func TestNVRSection(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "front.secret"), []byte("s3cret-nvr\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	yaml := "nvr:\n  - url: http://192.168.1.20\n    username: audit\n    password_file: front.secret\n  - url: https://10.0.0.5:8443\n    vendor: dahua\n    retry_after: 12h\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.NVR) != 2 || c.NVR[0].Password.Reveal() != "s3cret-nvr" || c.NVR[0].Vendor != "auto" || c.NVR[0].RetryAfter != 6*time.Hour ||
+		c.NVR[1].Vendor != "dahua" || c.NVR[1].RetryAfter != 12*time.Hour || c.NVR[1].Password != "" {
+		t.Fatalf("nvr %+v", c.NVR)
+	}
+	if s := fmt.Sprintf("%+v %#v", c, c); strings.Contains(s, "s3cret-nvr") {
+		t.Fatal("the recorder password printed")
+	}
+	for in, want := range map[string]string{
+		"nvr:\n  - url: ftp://x\n":                                                          "nvr[0]",
+		"nvr:\n  - url: http://a\n  - url: http://a\n":                                      "listed twice",
+		"nvr:\n  - url: http://a\n    username: u\n":                                        "password_file",
+		"nvr:\n  - url: http://admin:x@a\n":                                                 "credentials",
+		"nvr:\n  - url: http://a\n    vendor: uniview\n":                                    "vendor",
+		"nvr:\n  - url: http://a\n    retry_after: 1s\n":                                    "retry_after",
+		"nvr:\n  - url: http://a\n    tls_fingerprint: abc\n":                               "fingerprint",
+		"nvr:\n  - {url: http://a, passwd: x}\n":                                            "unknown key",
+		"nvr:\n  - url: https://a\n    tls_fingerprint: " + strings.Repeat("ab", 32) + "\n": "",
+	} {
+		_, err := Parse(strings.NewReader(in))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", in, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: err %v, want one naming %q", in, err, want)
+		}
+	}
+}
