@@ -16,13 +16,12 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
-	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/classify"
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
-	"github.com/nvrguard/nvrguard/firmware/scan"
+	"github.com/nvrguard/nvrguard/firmware/source"
 )
 
 func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
@@ -34,10 +33,13 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	noUSB := fs.Bool("no-usb", false, "skip the USB devices")
 	onvifUser := fs.String("onvif-user", "", "ask ONVIF GetDeviceInformation with this account (needs --onvif-password-file)")
 	onvifPassFile := fs.String("onvif-password-file", "", "FILE holding the ONVIF account's password")
-	var ifaces, cidrs, serials multi
+	nvrUser := fs.String("nvr-user", "", "the account every --nvr recorder is read with (needs --nvr-password-file)")
+	nvrPassFile := fs.String("nvr-password-file", "", "FILE holding the --nvr-user account's password")
+	var ifaces, cidrs, serials, nvrs multi
 	fs.Var(&ifaces, "iface", "probe from this interface only (repeatable)")
 	fs.Var(&cidrs, "cidr", "also sweep this CIDR by unicast (repeatable; routed VLANs)")
 	fs.Var(&serials, "serial", "listen to this serial port, PORT[:BAUD], for the whole scan (repeatable; listen-only)")
+	fs.Var(&nvrs, "nvr", "read the channel list of this recorder, http[s]://HOST[:PORT] (repeatable; read-only)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return 0, err
@@ -48,50 +50,82 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	if *timeout <= 0 || *timeout > time.Hour {
 		return 0, usagef("scan: --timeout must be between 0 and 1h, got %v", *timeout)
 	}
-	var prefixes []netip.Prefix
+	// The flags make a configuration, and the sources are built from it
+	// by the same table the daemon uses.
+	cfg := config.Default()
+	cfg.Scan.Ifaces, cfg.Scan.Timeout, cfg.Scan.Banners = ifaces, *timeout, !*noBanners
+	cfg.USB.Enabled = !*noUSB
 	for _, c := range cidrs {
 		p, err := netip.ParsePrefix(c)
 		if err != nil || !p.Addr().Is4() {
 			return 0, usagef("scan: --cidr %q is not an IPv4 CIDR", c)
 		}
-		prefixes = append(prefixes, p)
+		cfg.Scan.CIDRs = append(cfg.Scan.CIDRs, p.String())
 	}
-	var ports []scan.SerialPort
 	for _, s := range serials {
 		sp, err := serial.ParseSpec(s)
 		if err != nil {
 			return 0, usagef("scan: %v", err)
 		}
-		ports = append(ports, scan.SerialPort{Path: sp.Path, Baud: sp.Baud})
+		cfg.Serial.Ports = append(cfg.Serial.Ports, config.SerialPort{Path: sp.Path, Baud: sp.Baud})
 	}
 	if (*onvifUser == "") != (*onvifPassFile == "") {
 		return 0, usagef("scan: --onvif-user and --onvif-password-file go together")
 	}
-	var cred onvif.Credentials
 	if *onvifUser != "" {
 		pw, err := config.ReadSecret(*onvifPassFile)
 		if err != nil {
 			return 0, usagef("scan: --onvif-password-file: %v", err)
 		}
-		cred = onvif.Credentials{Username: *onvifUser, Password: pw.Reveal()}
+		cfg.Scan.ONVIF = config.ONVIF{Username: *onvifUser, PasswordFile: *onvifPassFile, Password: pw}
+	}
+	if (*nvrUser == "") != (*nvrPassFile == "") {
+		return 0, usagef("scan: --nvr-user and --nvr-password-file go together")
+	}
+	if *nvrUser != "" && len(nvrs) == 0 {
+		return 0, usagef("scan: --nvr-user needs at least one --nvr URL")
+	}
+	var nvrPass config.Secret
+	if *nvrPassFile != "" {
+		if nvrPass, err = config.ReadSecret(*nvrPassFile); err != nil {
+			return 0, usagef("scan: --nvr-password-file: %v", err)
+		}
+	}
+	for _, u := range nvrs {
+		n := config.NVR{URL: u, Username: *nvrUser, PasswordFile: *nvrPassFile, Password: nvrPass, Vendor: "auto", RetryAfter: 6 * time.Hour}
+		if err := config.ValidateNVR(n); err != nil {
+			return 0, usagef("scan: --nvr %s: %v", u, err)
+		}
+		cfg.NVR = append(cfg.NVR, n)
 	}
 	pol, err := policy.Load(*profile)
 	if err != nil {
 		return 0, err
 	}
-	opts := scan.Options{ONVIF: cred, Ifaces: ifaces, CIDRs: prefixes, Timeout: *timeout, Logger: e.log, NoBanners: *noBanners,
-		Serial: ports, NoUSB: *noUSB}
+	senv := source.Env{Config: func() config.Config { return cfg }, Logger: e.log, Scan: true}
 	if isTerminal(e.stderr) {
-		opts.Progress = func(msg string) { fmt.Fprintf(e.stderr, "nvrguard: %s\n", msg) }
+		senv.Progress = func(msg string) { fmt.Fprintf(e.stderr, "nvrguard: %s\n", msg) }
 	}
-	ids, st, err := scan.Run(ctx, opts)
+	ins, err := source.Build(senv)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("scan: %w", err)
 	}
-	e.log.Info("scan done", "interfaces", st.Interfaces, "sent", st.Discovery.Sent, "received", st.Discovery.Received,
-		"dropped", st.Discovery.Dropped, "neighbours", st.Neighbours, "banner_hosts", st.Banners, "usb_devices", st.Attached.USBDevices,
-		"serial_ports", st.Attached.SerialPorts, "duration", st.Duration)
-	devs := inventory.Records(ids, pol)
+	if len(cfg.Serial.Ports) > 0 && senv.Progress != nil {
+		senv.Progress(fmt.Sprintf("listening to %d serial port(s) for %v", len(cfg.Serial.Ports), *timeout))
+	}
+	sctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	results := source.Once(sctx, ins)
+	var failed []string
+	netFailed := false
+	for _, r := range results {
+		e.log.Info("source done", "source", r.Name, "identities", len(r.Reading.IDs), "took", r.Took.Round(time.Millisecond).String(), "err", r.Err)
+		if r.Err != nil {
+			failed = append(failed, r.Name+": "+r.Err.Error())
+			netFailed = netFailed || r.Name == "network"
+		}
+	}
+	devs := inventory.Records(source.IDs(results), pol)
 	if *asJSON {
 		if err := writeJSON(e.stdout, devs); err != nil {
 			return 0, err
@@ -99,7 +133,14 @@ func cmdScan(ctx context.Context, e *env, args []string) (int, error) {
 	} else {
 		writeTable(e.stdout, devs)
 	}
-	return exitFor(devs), nil
+	for _, f := range failed {
+		fmt.Fprintf(e.stderr, "nvrguard: not scanned: %s\n", strings.Join(strings.Fields(f), " "))
+	}
+	if code := exitFor(devs); code == exitRestricted || !netFailed {
+		return code, nil
+	}
+	// Nothing scanned on the network is never "all clear".
+	return exitError, nil
 }
 
 func exitFor(devs []identity.Device) int {

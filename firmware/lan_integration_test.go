@@ -200,7 +200,7 @@ func TestIntegrationCameraLAN(t *testing.T) {
 	}
 	// The hostile camera's answers were dropped, each with a debug line.
 	for _, proto := range []string{"sadp", "dhip", "wsd", "ssdp"} {
-		if !strings.Contains(logs, "msg=\"dropped datagram\" protocol="+proto+" from=10.99.0.16:") {
+		if !strings.Contains(logs, "msg=\"dropped datagram\" component=scan protocol="+proto+" from=10.99.0.16:") {
 			t.Errorf("no debug line for the hostile %s answer; logs:\n%s", proto, logs)
 		}
 	}

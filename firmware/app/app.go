@@ -1,12 +1,14 @@
-// Package app is the gateway daemon behind `nvrguard run`: it wires the
-// sources (network sweeps on a schedule, the neighbour table between them,
-// USB on change, serial listeners), the inventory, the policy and the sinks
-// (status LED, MQTT, the persisted state) together and supervises them.
+// Package app is the gateway daemon behind `nvrguard run`: it builds the
+// sources of firmware/source's table from the configuration and runs them
+// under one supervisor, and wires the inventory, the policy and the sinks
+// (status LED, MQTT, the persisted state) together.
 //
-// One goroutine owns the inventory; sources send it observations over a
-// channel, it classifies, derives events, publishes, persists and picks the
-// LED state. Shutdown (ctx ends) stops the sources, publishes "offline",
-// closes the MQTT client and halts the LED, within a deadline.
+// Run is three steps: build (state dir, board, LED, policy, the restored
+// inventory, the sources), run (the sources, the controls and the loop)
+// and shutdown (the last state, MQTT "offline", then the LED), within a
+// deadline. One goroutine, the loop, owns the inventory: sources send it
+// readings over a channel; it classifies, derives events, publishes,
+// persists and picks the LED state.
 package app
 
 import (
@@ -22,12 +24,13 @@ import (
 	"time"
 
 	"github.com/nvrguard/nvrguard/boards"
-	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/led"
+	"github.com/nvrguard/nvrguard/drivers/nvr"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/firmware/source"
 	"github.com/nvrguard/nvrguard/mqtt"
 	"github.com/nvrguard/nvrguard/mqtt/broker"
 )
@@ -55,85 +58,49 @@ type Options struct {
 // and systemd does not restart it (RestartPreventExitStatus=2).
 var ErrConfig = errors.New("configuration error")
 
-// The slots of the daemon's sources: evidence is kept per slot (and per
-// source within it), so a reading replaces only what its own slot saw.
-const (
-	slotNetwork = "network" // the sweeps, and the neighbour table between them
-	slotUSB     = "usb"
-)
-
-// slotSerial is the slot of one serial port.
-func slotSerial(path string) string { return "serial:" + path }
-
-// update is one reading of a source.
-type update struct {
-	slot     string
-	ids      []identity.Identity
-	complete bool      // a full reading of the slot (a sweep, a USB read)
-	at       time.Time // when the reading began
-	heard    bool      // announcements heard between sweeps: they only bring the sweep forward
-	err      error
-}
-
 // Run runs the daemon until ctx ends. It returns nil after a clean
 // shutdown, an error wrapping ErrConfig for a configuration that cannot
 // work, and another error for a fault restarting may fix.
 func Run(ctx context.Context, o Options) error {
+	d, err := build(o)
+	if err != nil {
+		return err
+	}
+	defer d.stopLED()
+	if err := d.connect(ctx); err != nil {
+		return err
+	}
+	d.run(ctx)
+	d.shutdown()
+	return nil
+}
+
+// build makes the daemon from the options: state dir, board, LED, policy,
+// the restored inventory and the sources. Nothing is connected yet.
+func build(o Options) (*daemon, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+		o.Logger = log
 	}
 	cfg := o.Config
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
-		return fmt.Errorf("state dir: %w", err)
+		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	board := detectBoard(o.Root, cfg.Board, log)
-
-	// The LED first: the technician sees the daemon start.
-	ledSpec := cfg.LED.Spec
-	if ledSpec == "" {
-		ledSpec = board.LED
-	}
-	var light *led.LED
-	ledCtx, stopLED := context.WithCancel(context.Background())
-	ledDone := make(chan error, 1)
-	if ledSpec != "" {
-		spec, err := led.ParseSpec(ledSpec)
-		if err != nil {
-			stopLED()
-			return fmt.Errorf("%w: led: %v", ErrConfig, err)
-		}
-		out, err := led.Open(spec, led.OpenOptions{Lookup: o.LEDLookup, Console: o.Console})
-		if err != nil {
-			// A missing LED must not stop the inventory: log it, run dark.
-			log.Error("status LED unavailable", "led", ledSpec, "err", err)
-		} else {
-			if c, ok := out.(*led.Class); ok {
-				rememberTrigger(c, filepath.Join(cfg.StateDir, "led-trigger"), log)
-			}
-			light = led.New(out, log.With("component", "led"))
-			light.Set(led.Starting)
-			go func() { ledDone <- light.Run(ledCtx) }()
-		}
-	}
-	if light == nil {
-		ledDone <- nil
-	}
-	defer func() {
-		stopLED()
-		if err := <-ledDone; err != nil {
-			log.Warn("status LED", "err", err)
-		}
-	}()
-
 	d := &daemon{
-		o: o, cfg: cfg, log: log, light: light, board: board,
+		o: o, cfg: cfg, log: log,
+		board:    detectBoard(o.Root, cfg.Board, log),
 		inv:      inventory.New(cfg.Scan.LostAfter),
 		store:    &inventory.Store{Path: filepath.Join(cfg.StateDir, "inventory.json")},
 		updates:  make(chan update, 16),
+		healthCh: make(chan struct{}, 1),
 		ackCh:    make(chan struct{}, 1),
-		rescan:   make(chan struct{}, 1),
 		refusals: &onvif.Refusals{},
+		stopLED:  func() {},
+	}
+	// The LED first: the technician sees the daemon start.
+	if err := d.openLED(); err != nil {
+		return nil, err
 	}
 	if err := d.loadPolicy(); err != nil {
 		// A policy error shows fault 4 and the embedded default is used:
@@ -143,7 +110,8 @@ func Run(ctx context.Context, o Options) error {
 		d.faults.set(led.FaultPolicy, "policy", true)
 		p, perr := policy.Load("")
 		if perr != nil {
-			return fmt.Errorf("%w: embedded policy: %v", ErrConfig, perr)
+			d.stopLED()
+			return nil, fmt.Errorf("%w: embedded policy: %v", ErrConfig, perr)
 		}
 		d.pol = p
 	}
@@ -153,83 +121,159 @@ func Run(ctx context.Context, o Options) error {
 	} else if !errors.Is(err, inventory.ErrNoState) {
 		log.Error("state file unreadable; starting empty", "err", err)
 	}
+	if err := d.buildSources(); err != nil {
+		d.stopLED()
+		return nil, err
+	}
+	return d, nil
+}
 
-	// MQTT: the embedded broker when none is configured.
+// openLED opens the status LED (the config's, else the board's) and starts
+// it; a missing LED is logged and the daemon runs dark.
+func (d *daemon) openLED() error {
+	spec := d.cfg.LED.Spec
+	if spec == "" {
+		spec = d.board.LED
+	}
+	d.ledSpec = spec
+	if spec == "" {
+		return nil
+	}
+	ps, err := led.ParseSpec(spec)
+	if err != nil {
+		return fmt.Errorf("%w: led: %v", ErrConfig, err)
+	}
+	out, err := led.Open(ps, led.OpenOptions{Lookup: d.o.LEDLookup, Console: d.o.Console})
+	if err != nil {
+		// A missing LED must not stop the inventory.
+		d.log.Error("status LED unavailable", "led", spec, "err", err)
+		return nil
+	}
+	if c, ok := out.(*led.Class); ok {
+		rememberTrigger(c, filepath.Join(d.cfg.StateDir, "led-trigger"), d.log)
+	}
+	light := led.New(out, d.log.With("component", "led"))
+	light.Set(led.Starting)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- light.Run(ctx) }()
+	d.light = light
+	d.stopLED = func() {
+		cancel()
+		if err := <-done; err != nil {
+			d.log.Warn("status LED", "err", err)
+		}
+	}
+	return nil
+}
+
+// buildSources builds the sources of firmware/source's table from the
+// configuration, and their supervisor.
+func (d *daemon) buildSources() error {
+	env := source.Env{
+		Config: d.config, Root: d.o.Root, Logger: d.log, ONVIFRefusals: d.onvifRefusals,
+	}
+	if len(d.cfg.NVR) > 0 {
+		g, err := nvr.OpenGuard(filepath.Join(d.cfg.StateDir, "nvr-guard.json"), 0)
+		if err != nil {
+			// Without the holds a refused account would be tried again
+			// early: no recorder is read until the file is repaired.
+			return fmt.Errorf("%w: %v (remove the file only when no recorder account is locked)", ErrConfig, err)
+		}
+		env.Guard = g
+	}
+	ins, err := source.Build(env)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	d.sup = &source.Supervisor{
+		Instances: ins, Config: d.config, Emit: d.send, Changed: d.healthChanged,
+		Logger: d.log.With("component", "sources"),
+	}
+	d.scanNow = func() { d.sup.Kick("network") }
+	return nil
+}
+
+// connect starts the embedded broker when none is configured and the
+// MQTT client, and republishes what the inventory holds.
+func (d *daemon) connect(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	mcfg := mqttConfig(cfg, o.Version, board)
+	d.cancelMQ = cancel
+	mcfg := mqttConfig(d.cfg, d.o.Version, d.board)
 	if mcfg.UsesEmbedded() {
-		b, err := broker.Start(runCtx, mcfg.Embedded, log.With("component", "broker"))
+		b, err := broker.Start(runCtx, mcfg.Embedded, d.log.With("component", "broker"))
 		if err != nil {
 			return fmt.Errorf("%w: embedded MQTT broker on %s: %v", ErrConfig, mcfg.Embedded.Listen, err)
 		}
-		log.Info("embedded MQTT broker listening", "addr", b.Addr())
+		d.log.Info("embedded MQTT broker listening", "addr", b.Addr())
 		// The client connects to the address the broker got (a :0 port in
 		// tests), with the embedded broker's credentials.
 		mcfg.Embedded.Listen = b.Addr()
 	}
-	mq, err := mqtt.New(mcfg, log)
+	mq, err := mqtt.New(mcfg, d.log)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if err := mq.Start(runCtx); err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	d.mq = mq
+	d.mq, d.client = mq, mq
+	d.brokerURL = mcfg.URL()
 	// Republish what the inventory holds, so that retained state is whole
 	// from the first connection on.
 	if err := mq.Replace(runCtx, d.inv.Devices()); err != nil {
-		log.Warn("mqtt: retained devices", "err", err)
+		d.log.Warn("mqtt: retained devices", "err", err)
 	}
+	return nil
+}
 
+// run runs the sources, the controls and the loop until ctx ends, then
+// waits for every goroutine it started.
+func (d *daemon) run(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	start := func(name string, f func(context.Context)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(runCtx)
-			log.Debug("stopped", "component", name)
-		}()
+		wg.Go(func() {
+			f(ctx)
+			d.log.Debug("stopped", "component", name)
+		})
 	}
-	start("scan", d.scanLoop)
-	start("neighbours", d.neighbourLoop)
-	if cfg.Scan.Listen {
-		start("listen", d.listenLoop)
-	}
-	if cfg.USB.Enabled {
-		start("usb", d.usbLoop)
-	}
-	for _, p := range cfg.Serial.Ports {
-		start("serial", func(ctx context.Context) { d.serialLoop(ctx, p) })
-	}
-	if cfg.LED.Button != "" {
+	start("sources", d.sup.Run)
+	if d.cfg.LED.Button != "" {
 		start("button", d.buttonLoop)
 	}
 	start("commands", d.commandLoop)
-	log.Info("nvrguard running", "gateway", mq.Config().GatewayID, "board", board.Name, "led", ledSpec,
-		"broker", mcfg.URL(), "interval", cfg.Scan.Interval.String(), "policy", d.pol.Version())
-	if light != nil {
-		light.Set(led.Running)
+	d.log.Info("nvrguard running", "gateway", d.client.Config().GatewayID, "board", d.board.Name, "led", d.ledSpec,
+		"broker", d.brokerURL, "interval", d.cfg.Scan.Interval.String(), "policy", d.pol.Version(),
+		"sources", len(d.sup.Instances))
+	if d.light != nil {
+		d.light.Set(led.Running)
 	}
-	d.loop(runCtx)
-
-	// Shutdown: sources first, then the last state, then MQTT, then the LED.
+	d.loop(ctx)
 	cancel()
 	wg.Wait()
-	timeout := o.ShutdownTimeout
+}
+
+// shutdown saves the last state and closes MQTT, within the shutdown
+// timeout; the LED is halted last (Run's defer).
+func (d *daemon) shutdown() {
+	timeout := d.o.ShutdownTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), timeout*4/5)
-	defer scancel()
-	if _, err := d.store.Save(d.inv.Entries()); err != nil {
-		log.Error("saving the inventory", "err", err)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout*4/5)
+	defer cancel()
+	if err := d.client.WriteHeld(sctx); err != nil && !errors.Is(err, mqtt.ErrNotStarted) {
+		d.log.Error("events held in memory could not be written; the inventory is not saved, so they are found again", "err", err)
+	} else if _, err := d.store.Save(d.inv.Entries()); err != nil {
+		d.log.Error("saving the inventory", "err", err)
 	}
-	if err := mq.Close(sctx); err != nil {
-		log.Warn("mqtt close", "err", err)
+	if err := d.client.Close(sctx); err != nil {
+		d.log.Warn("mqtt close", "err", err)
 	}
-	log.Info("nvrguard stopped")
-	return nil
+	d.cancelMQ()
+	d.log.Info("nvrguard stopped")
 }
 
 // detectBoard picks the board profile: the configured one, else the one

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -15,22 +16,56 @@ import (
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/firmware/source"
 	"github.com/nvrguard/nvrguard/mqtt"
 )
+
+// publisher is what the daemon publishes to the control room (the MQTT
+// client; tests give a recorder).
+type publisher interface {
+	Event(ctx context.Context, typ mqtt.EventType, d identity.Device) (uint64, error)
+	PublishDevice(ctx context.Context, d identity.Device) error
+	RemoveDevice(ctx context.Context, id string) error
+	Replace(ctx context.Context, devs []identity.Device) error
+	PublishState(ctx context.Context, st mqtt.State) error
+	Health() mqtt.Health
+	Commands() <-chan mqtt.Command
+	WriteHeld(ctx context.Context) error
+}
+
+// indicator is what shows the technician the gateway's state (the LED).
+type indicator interface {
+	Set(led.State)
+}
+
+// update is one reading of a source, on its way to the loop.
+type update struct {
+	in *source.Instance
+	source.Reading
+}
 
 // daemon is the state of a running gateway. Fields below "owned by loop"
 // are touched only by the loop goroutine.
 type daemon struct {
 	o     Options
 	log   *slog.Logger
-	light *led.LED
+	light indicator // nil: no LED
 	board boards.Profile
-	mq    *mqtt.Client
+	mq    publisher
 	store *inventory.Store
+	sup   *source.Supervisor
+	// scanNow brings the next network sweep forward.
+	scanNow func()
 
-	updates chan update
-	rescan  chan struct{}
-	faults  faultSet
+	client    *mqtt.Client // the publisher, for what only the real client does (connect, close)
+	cancelMQ  context.CancelFunc
+	brokerURL string
+	ledSpec   string
+	stopLED   func()
+
+	updates  chan update
+	healthCh chan struct{} // a source's health changed
+	faults   faultSet
 
 	cfgMu    sync.Mutex
 	cfg      config.Config   // replaced on SIGHUP
@@ -43,6 +78,7 @@ type daemon struct {
 	lastScan    time.Time
 	heardRescan time.Time // when an announcement last brought a sweep forward
 	acked       bool      // the current alarm was acknowledged
+	unsaved     bool      // events are held in memory: the inventory is not saved until they are written
 	ackCh       chan struct{}
 }
 
@@ -128,10 +164,17 @@ func (d *daemon) loop(ctx context.Context) {
 			d.refresh(ctx)
 		case <-d.o.Reload:
 			d.reload(ctx)
+		case <-d.healthCh:
+			d.refresh(ctx)
 		case <-tick.C:
-			// Faults come and go (MQTT reconnects): keep the LED current.
+			// Faults come and go (MQTT reconnects, a full disk): keep the
+			// LED current.
+			now := time.Now()
 			h := d.mq.Health()
-			d.faults.set(led.FaultMQTT, "mqtt", !h.Connected && time.Since(h.Since) > 10*time.Second)
+			d.faults.set(led.FaultMQTT, "mqtt", (!h.Connected && now.Sub(h.Since) > 10*time.Second) || h.OutboxFault(now))
+			if d.unsaved {
+				d.save(ctx)
+			}
 			d.showLED()
 		}
 	}
@@ -140,19 +183,16 @@ func (d *daemon) loop(ctx context.Context) {
 // apply records one reading and turns the change into events.
 func (d *daemon) apply(ctx context.Context, u update) {
 	now := time.Now().UTC()
-	d.log.Debug("observation", "slot", u.slot, "identities", len(u.ids), "complete", u.complete, "failed", u.err != nil)
-	if u.err != nil {
-		d.log.Warn("source failed", "slot", u.slot, "err", u.err)
-	}
-	if u.heard {
+	slot := u.in.Slot
+	d.log.Debug("observation", "source", u.in.Name, "slot", slot, "identities", len(u.IDs), "complete", u.Complete)
+	if u.Heard {
 		// An announcement says that a device is there, not what it is
 		// (no MAC: it would become a second record of the same camera):
 		// it only brings the sweep forward, which asks the device itself.
-		d.heardNew(u.ids, now)
+		d.heardNew(u.IDs, now)
 		return
 	}
-	complete := u.complete && u.err == nil
-	if u.slot == slotNetwork && !complete && !d.swept {
+	if slot == source.SlotNetwork && !u.Complete && !d.swept {
 		// The first sweep reads the neighbour table itself, after its
 		// probes, with every answer beside it: a read before it would
 		// make a camera known by its OUI alone, a verdict the sweep then
@@ -160,18 +200,15 @@ func (d *daemon) apply(ctx context.Context, u update) {
 		d.log.Debug("neighbour table read before the first sweep: ignored")
 		return
 	}
-	if u.err != nil && len(u.ids) == 0 {
-		return // a failed reading keeps what its source saw last
-	}
-	if u.slot == slotNetwork && complete {
+	if slot == source.SlotNetwork && u.Complete {
 		d.swept = true
 		d.lastScan = now
 	}
-	at := u.at
+	at := u.At
 	if at.IsZero() {
 		at = now
 	}
-	d.publish(ctx, d.inv.Apply(inventory.Observation{Slot: u.slot, IDs: u.ids, Complete: complete, At: at}, d.pol, now))
+	d.publish(ctx, d.inv.Apply(inventory.Observation{Slot: slot, IDs: u.IDs, Complete: u.Complete, At: at}, d.pol, now))
 }
 
 // heardRescanGap is the least time between two sweeps brought forward by
@@ -194,10 +231,7 @@ func (d *daemon) heardNew(ids []identity.Identity, now time.Time) {
 		if id.Addr.IsValid() && !known[id.Addr.String()] {
 			d.heardRescan = now
 			d.log.Info("a new device announced itself; sweeping now", "addr", id.Addr.String(), "source", id.Source)
-			select {
-			case d.rescan <- struct{}{}:
-			default:
-			}
+			d.requestScan()
 			return
 		}
 	}
@@ -214,15 +248,16 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 		}
 		if _, err := d.mq.Event(ctx, e.Type, e.Device); err != nil {
 			d.log.Error("mqtt event not queued", "event", string(e.Type), "id", e.Device.ID, "err", err)
+			if errors.Is(err, mqtt.ErrEventHeld) {
+				d.unsaved = true
+			}
 		}
 	}
 	// The events are in the on-disk outbox; the state follows at once, before
 	// anything else is published, so that a kill -9 between the two can
 	// repeat an event (subscribers dedupe by seq) but never lose one, and a
 	// restart never finds again what was already found.
-	if _, err := d.store.Save(d.inv.Entries()); err != nil {
-		d.log.Error("saving the inventory", "err", err)
-	}
+	d.save(ctx)
 	for _, e := range events {
 		if e.Type == inventory.DeviceLost {
 			if err := d.mq.RemoveDevice(ctx, e.Device.ID); err != nil {
@@ -241,6 +276,22 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 		d.acked = false
 	}
 	d.refresh(ctx)
+}
+
+// save persists the inventory, unless events it reports are held in memory
+// (the outbox could not be written: a full disk). Saved then, a restart
+// would lose them; unsaved, it finds the devices again and repeats them.
+func (d *daemon) save(ctx context.Context) {
+	if d.unsaved {
+		if err := d.mq.WriteHeld(ctx); err != nil {
+			d.log.Debug("events still held; the inventory waits", "err", err)
+			return
+		}
+		d.unsaved = false
+	}
+	if _, err := d.store.Save(d.inv.Entries()); err != nil {
+		d.log.Error("saving the inventory", "err", err)
+	}
 }
 
 // ledState is what the LED shows now.
@@ -269,7 +320,8 @@ func (d *daemon) showLED() led.State {
 // refresh updates the LED and the MQTT state summary.
 func (d *daemon) refresh(ctx context.Context) {
 	s := d.showLED()
-	st := mqtt.State{LastScan: d.lastScan, PolicyVersion: d.pol.Version(), LED: s.String(), Acknowledged: d.acked}
+	st := mqtt.State{LastScan: d.lastScan, PolicyVersion: d.pol.Version(), LED: s.String(), Acknowledged: d.acked,
+		Sources: d.sourcesHealth()}
 	if err := d.mq.PublishState(ctx, st); err != nil {
 		d.log.Warn("mqtt state", "err", err)
 	}
@@ -306,10 +358,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Info("policy in force", "version", d.pol.Version(), "profile", d.pol.Profile().Name)
 	}
 	d.publish(ctx, d.inv.Reclassify(d.pol, time.Now().UTC()))
-	select {
-	case d.rescan <- struct{}{}:
-	default:
-	}
+	d.requestScan()
 }
 
 func equalPort(a, b config.SerialPort) bool {
@@ -317,12 +366,43 @@ func equalPort(a, b config.SerialPort) bool {
 		slices.Equal(a.PelcoAddresses, b.PelcoAddresses) && a.Query == b.Query
 }
 
-// send hands an observation to the loop unless ctx ended.
-func (d *daemon) send(ctx context.Context, u update) {
+// send hands a reading to the loop unless ctx ended.
+func (d *daemon) send(ctx context.Context, in *source.Instance, r source.Reading) {
 	select {
-	case d.updates <- u:
+	case d.updates <- update{in: in, Reading: r}:
 	case <-ctx.Done():
 	}
+}
+
+// healthChanged notes a source's new health: its LED fault, and the state
+// summary (refreshed by the loop).
+func (d *daemon) healthChanged(in *source.Instance, h source.Health) {
+	if in.Fault > 0 {
+		d.faults.set(in.Fault, in.Name, h.Failing())
+	}
+	select {
+	case d.healthCh <- struct{}{}:
+	default:
+	}
+}
+
+// sourcesHealth is the state summary's "sources".
+func (d *daemon) sourcesHealth() map[string]mqtt.SourceHealth {
+	if d.sup == nil {
+		return nil
+	}
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		u := t.UTC().Truncate(time.Second)
+		return &u
+	}
+	out := map[string]mqtt.SourceHealth{}
+	for name, h := range d.sup.Health() {
+		out[name] = mqtt.SourceHealth{Status: h.Status, Error: h.Error, LastRun: at(h.LastRun), LastOK: at(h.LastOK), RetryAt: at(h.RetryAt)}
+	}
+	return out
 }
 
 // ack asks the loop to acknowledge the alarm.
@@ -333,10 +413,9 @@ func (d *daemon) ack() {
 	}
 }
 
-// requestScan asks the scan loop for a sweep now.
+// requestScan asks the network source for a sweep now.
 func (d *daemon) requestScan() {
-	select {
-	case d.rescan <- struct{}{}:
-	default:
+	if d.scanNow != nil {
+		d.scanNow()
 	}
 }

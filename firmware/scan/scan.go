@@ -1,10 +1,10 @@
-// Package scan runs one sweep of every source: the vendor discovery
+// Package scan runs one sweep of the network: the vendor discovery
 // protocols on every chosen interface (and a unicast sweep of configured
-// CIDRs), the neighbour table, the UPnP descriptions behind SSDP answers and
-// the HTTP/RTSP/TLS banners of every address found, all under one deadline;
-// and the attached sources: the USB devices, and the serial ports named in
-// Options.Serial, listened to for the whole scan. It returns identities;
-// merging and classification are the caller's.
+// CIDRs), the neighbour table, the UPnP descriptions behind SSDP answers,
+// ONVIF GetDeviceInformation and the HTTP/RTSP/TLS banners of every address
+// found, all under one deadline. It returns identities; merging and
+// classification are the caller's. It is the "network" row of
+// firmware/source's table.
 package scan
 
 import (
@@ -26,7 +26,6 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/onvif"
 	"github.com/nvrguard/nvrguard/drivers/sadp"
-	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/drivers/ssdp"
 	"github.com/nvrguard/nvrguard/drivers/wsd"
 )
@@ -64,22 +63,6 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress, when set, receives short human-readable progress lines.
 	Progress func(msg string)
-
-	// Serial lists the serial ports to listen to for the whole scan
-	// (--serial). No other port is opened; with ports listed, the scan
-	// lasts its whole Timeout.
-	Serial []SerialPort
-	// NoUSB skips the USB devices (--no-usb).
-	NoUSB bool
-	// NoAttached reads no attached source at all: no USB, no serial port,
-	// not even the list of candidate ports (the daemon reads those in
-	// loops of its own).
-	NoAttached bool
-	// SysRoot is where /sys, /proc, /dev and /run are found for the
-	// attached sources ("/" when empty); tests give a temporary tree.
-	SysRoot string
-	// OpenSerial opens serial ports; nil means serial.OpenTarm.
-	OpenSerial serial.Opener
 }
 
 // Stats counts what one scan did.
@@ -88,7 +71,6 @@ type Stats struct {
 	Discovery  discovery.Stats
 	Neighbours int
 	Banners    int // hosts probed
-	Attached   AttachedStats
 	Duration   time.Duration
 }
 
@@ -112,28 +94,8 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	// The attached sources run beside the network ones, for the whole scan;
-	// a port that must never be opened stops the scan before it starts.
-	if err := checkSerial(serial.System{Root: o.SysRoot}, o.Serial, log); err != nil {
-		return nil, st, err
-	}
-	var fromAttached []identity.Identity
-	attachedDone := make(chan struct{})
-	go func() {
-		defer close(attachedDone)
-		if !o.NoAttached {
-			fromAttached, st.Attached = attached(ctx, o, log)
-		}
-	}()
-	waitAttached := func() { <-attachedDone }
-	if len(o.Serial) > 0 {
-		progress(fmt.Sprintf("listening to %d serial port(s) for %v", len(o.Serial), timeout))
-	}
-
 	ifaces, err := discovery.Interfaces(o.Ifaces)
 	if err != nil && !errors.Is(err, discovery.ErrNoInterface) {
-		cancel()
-		waitAttached()
 		return nil, st, fmt.Errorf("scan: %w", err)
 	}
 	st.Interfaces = len(ifaces)
@@ -145,8 +107,6 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	for _, c := range o.CIDRs {
 		h, err := discovery.Hosts(c, maxHosts-len(hosts))
 		if err != nil {
-			cancel()
-			waitAttached()
 			return nil, st, fmt.Errorf("scan: --cidr: %w", err)
 		}
 		hosts = append(hosts, h...)
@@ -207,8 +167,6 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 		st.Banners = len(addrs)
 		ids = append(ids, b...)
 	}
-	waitAttached()
-	ids = append(ids, fromAttached...)
 	st.Duration = time.Since(start)
 	return ids, st, nil
 }

@@ -1,4 +1,4 @@
-package scan_test
+package source_test
 
 import (
 	"context"
@@ -16,9 +16,10 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/serial/serialtest"
 	"github.com/nvrguard/nvrguard/drivers/usb"
 	"github.com/nvrguard/nvrguard/drivers/usb/usbtest"
+	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
-	"github.com/nvrguard/nvrguard/firmware/scan"
+	"github.com/nvrguard/nvrguard/firmware/source"
 )
 
 const corpus = "../testdata/classify-serial"
@@ -64,6 +65,51 @@ func mustPolicy(t *testing.T) *policy.Policy {
 	return p
 }
 
+// opts are the attached sources of a scan, as the flags give them.
+type opts struct {
+	Root  string
+	Open  serial.Opener
+	NoUSB bool
+	Ports []config.SerialPort
+}
+
+type stats struct{ USBDevices, SerialPorts int }
+
+// attached runs the scan's USB and serial sources once, as `nvrguard
+// scan` does (the network rows are left out: no test probes the machine's
+// own interfaces).
+func attached(ctx context.Context, o opts) ([]identity.Identity, stats, error) {
+	cfg := config.Default()
+	cfg.USB.Enabled = !o.NoUSB
+	cfg.Serial.Ports = o.Ports
+	env := source.Env{Config: func() config.Config { return cfg }, Root: o.Root, OpenSerial: o.Open, Scan: true}
+	all, err := source.Build(env)
+	if err != nil {
+		return nil, stats{}, err
+	}
+	var ins []source.Instance
+	var st stats
+	for _, in := range all {
+		switch {
+		case in.Slot == source.SlotUSB:
+			ins = append(ins, in)
+		case strings.HasPrefix(in.Slot, "serial:"):
+			st.SerialPorts++
+			ins = append(ins, in)
+		}
+	}
+	rs := source.Once(ctx, ins)
+	for _, r := range rs {
+		if r.Name == "usb" {
+			st.USBDevices = len(r.Reading.IDs)
+		}
+		if r.Err != nil && ctx.Err() == nil {
+			return nil, st, r.Err
+		}
+	}
+	return source.IDs(rs), st, nil
+}
+
 // machine builds a temporary machine with USB-serial adapters and the
 // corpus webcams, its console on ttyS9.
 func machine(t *testing.T) string {
@@ -95,7 +141,7 @@ func TestAttachedOpensNoPortUnlessNamed(t *testing.T) {
 		opened.Add(1)
 		return nil, errors.New("must not be opened")
 	}
-	ids, st, err := scan.Attached(t.Context(), scan.Options{SysRoot: root, OpenSerial: open})
+	ids, st, err := attached(t.Context(), opts{Root: root, Open: open})
 	if err != nil || opened.Load() != 0 || st.SerialPorts != 0 {
 		t.Fatalf("opened %d ports, stats %+v, err %v", opened.Load(), st, err)
 	}
@@ -109,7 +155,7 @@ func TestAttachedOpensNoPortUnlessNamed(t *testing.T) {
 			t.Errorf("%s: %s (seen %v), want %s", d.ID, d.Verdict, d.LastSeen, want[d.ID])
 		}
 	}
-	ids, _, err = scan.Attached(t.Context(), scan.Options{SysRoot: root, OpenSerial: open, NoUSB: true})
+	ids, _, err = attached(t.Context(), opts{Root: root, Open: open, NoUSB: true})
 	if err != nil || len(ids) != 0 || opened.Load() != 0 {
 		t.Errorf("--no-usb: %d identities, %d opened, %v", len(ids), opened.Load(), err)
 	}
@@ -121,8 +167,8 @@ func TestAttachedRefusesConsole(t *testing.T) {
 	root := machine(t)
 	var opened atomic.Int32
 	open := func(string, serial.Mode) (serial.Port, error) { opened.Add(1); return nil, errors.New("no") }
-	_, _, err := scan.Attached(t.Context(), scan.Options{SysRoot: root, OpenSerial: open, NoUSB: true,
-		Serial: []scan.SerialPort{{Path: "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"}, {Path: "/dev/ttyS9"}}})
+	_, _, err := attached(t.Context(), opts{Root: root, Open: open, NoUSB: true,
+		Ports: []config.SerialPort{{Path: "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"}, {Path: "/dev/ttyS9"}}})
 	if !errors.Is(err, serial.ErrRefused) || !strings.Contains(err.Error(), "console") || opened.Load() != 0 {
 		t.Errorf("err %v, %d opened", err, opened.Load())
 	}
@@ -135,7 +181,7 @@ func TestAttachedWaitsForMissingPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 600*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	ids, _, err := scan.Attached(ctx, scan.Options{NoUSB: true, Serial: []scan.SerialPort{{Path: filepath.Join(t.TempDir(), "ttyUSB7")}}})
+	ids, _, err := attached(ctx, opts{NoUSB: true, Ports: []config.SerialPort{{Path: filepath.Join(t.TempDir(), "ttyUSB7")}}})
 	if err != nil || len(ids) != 0 {
 		t.Errorf("%v, %v", ids, err)
 	}
@@ -157,8 +203,8 @@ func TestAttachedPelcoQueryOptIn(t *testing.T) {
 	port := &serialtest.Playback{Ops: []serialtest.IO{{W: pelco.QueryD(2), R: reply}}, Wait: 20 * time.Millisecond}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
-	ids, _, err := scan.Attached(ctx, scan.Options{NoUSB: true, SysRoot: t.TempDir(), OpenSerial: port.Open,
-		Serial: []scan.SerialPort{{Path: "/dev/ttyUSB1", Baud: 9600, Query: []byte{2}}}})
+	ids, _, err := attached(ctx, opts{NoUSB: true, Root: t.TempDir(), Open: port.Open,
+		Ports: []config.SerialPort{{Path: "/dev/ttyUSB1", Baud: 9600, Kind: "pelco", Query: true, PelcoAddresses: []int{2}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

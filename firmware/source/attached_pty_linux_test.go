@@ -1,4 +1,4 @@
-package scan_test
+package source_test
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/serial/serialtest"
+	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
-	"github.com/nvrguard/nvrguard/firmware/scan"
 )
 
 // hikFrames is Hikvision PTZ traffic: up, stop, goto preset 3, to dome 1.
@@ -61,7 +61,7 @@ func TestIntegrationSerialReplay(t *testing.T) {
 				}
 				done := make(chan result, 1)
 				go func() {
-					ids, _, err := scan.Attached(ctx, scan.Options{NoUSB: true, Serial: []scan.SerialPort{
+					ids, _, err := attached(ctx, opts{NoUSB: true, Ports: []config.SerialPort{
 						{Path: cons.Path}, {Path: bus.Path, Baud: 9600}}})
 					done <- result{ids, err}
 				}()
@@ -124,7 +124,7 @@ func TestIntegrationUnplugKeepsEvidence(t *testing.T) {
 		cons.Unplug()
 	}()
 	start := time.Now()
-	ids, st, err := scan.Attached(ctx, scan.Options{NoUSB: true, Serial: []scan.SerialPort{{Path: cons.Path}}})
+	ids, st, err := attached(ctx, opts{NoUSB: true, Ports: []config.SerialPort{{Path: cons.Path}}})
 	if err != nil || st.SerialPorts != 1 {
 		t.Fatal(st, err)
 	}
