@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -148,24 +149,44 @@ func (w *watchView) restricted() bool {
 	return false
 }
 
+// gwDevice is one device and the gateways that see it.
 type gwDevice struct {
-	gw string
-	d  identity.Device
+	gws []string // sorted
+	d   identity.Device
 }
 
-// sorted lists every device, restricted first, then by gateway and id.
+// sharedID reports whether an id names the same device on every gateway
+// that sees it: a MAC address or a serial number. Other ids (ip-…, usb-…,
+// nvr-…-chN) are local to their gateway.
+func sharedID(id string) bool { return strings.HasPrefix(id, "mac-") || strings.HasPrefix(id, "sn-") }
+
+// sorted lists every device once, restricted first, then by gateway and
+// id. A device several gateways see is one entry listing them all, with
+// the most alarming of their records (the latest of equals).
 func (w *watchView) sorted() []gwDevice {
+	gws := slices.Sorted(maps.Keys(w.gws))
 	var all []gwDevice
-	for id, g := range w.gws {
-		for _, d := range g.devices {
-			all = append(all, gwDevice{id, d})
+	at := map[string]int{}
+	for _, gw := range gws {
+		devs := w.gws[gw].devices
+		for _, id := range slices.Sorted(maps.Keys(devs)) {
+			d := devs[id]
+			if i, ok := at[d.ID]; ok && sharedID(d.ID) {
+				all[i].gws = append(all[i].gws, gw)
+				if o := all[i].d; d.Verdict.Rank() < o.Verdict.Rank() || d.Verdict.Rank() == o.Verdict.Rank() && d.LastSeen.After(o.LastSeen) {
+					all[i].d = d
+				}
+				continue
+			}
+			at[d.ID] = len(all)
+			all = append(all, gwDevice{[]string{gw}, d})
 		}
 	}
-	slices.SortFunc(all, func(a, b gwDevice) int {
+	slices.SortStableFunc(all, func(a, b gwDevice) int {
 		if c := a.d.Verdict.Rank() - b.d.Verdict.Rank(); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.gw, b.gw); c != 0 {
+		if c := strings.Compare(a.gws[0], b.gws[0]); c != 0 {
 			return c
 		}
 		return strings.Compare(a.d.ID, b.d.ID)
@@ -182,7 +203,7 @@ func (w *watchView) snapshot() {
 	slices.Sort(gws)
 	if w.json {
 		for _, d := range devs {
-			w.jsonLine(map[string]any{"kind": "device", "gateway": d.gw, "device": d.d})
+			w.jsonLine(map[string]any{"kind": "device", "gateway": d.gws[0], "gateways": d.gws, "device": d.d})
 		}
 		for _, id := range gws {
 			g := w.gws[id]
@@ -193,7 +214,7 @@ func (w *watchView) snapshot() {
 	tw := tabwriter.NewWriter(w.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "GATEWAY\tVERDICT\tID\tIP\tMAC\tMANUFACTURER\tMODEL\tWHY")
 	for _, d := range devs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.gw, show(string(d.d.Verdict)), d.d.ID, show(d.d.IP), show(d.d.MAC),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", strings.Join(d.gws, ","), show(string(d.d.Verdict)), d.d.ID, show(d.d.IP), show(d.d.MAC),
 			show(d.d.Manufacturer), show(d.d.Model), show(why(d.d)))
 	}
 	tw.Flush()
