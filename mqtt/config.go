@@ -5,9 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/nvrguard/nvrguard/drivers/secret"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nvrguard/nvrguard/mqtt/broker"
@@ -24,7 +24,7 @@ type Config struct {
 	Prefix string `yaml:"prefix"`
 	// GatewayID names this gateway in topics (default: the host name made
 	// topic-safe). It must match [a-z0-9-]{1,64}.
-	GatewayID string `yaml:"gateway_id"`
+	GatewayID string `yaml:"-"`
 	// Username and PasswordFile authenticate to the broker. The password is
 	// read from the file at Start, trailing newline removed; it is never
 	// logged.
@@ -51,7 +51,7 @@ type Config struct {
 	PublishTimeout time.Duration      `yaml:"publish_timeout"`
 	HomeAssistant  HomeAssistant      `yaml:"home_assistant"`
 	Outbox         OutboxConfig       `yaml:"outbox"`
-	Embedded       broker.Config      `yaml:"embedded_broker"`
+	Embedded       broker.Config      `yaml:"embedded"`
 	Gateway        GatewayDescription `yaml:"-"`
 	// StateDir is the daemon's state directory; the outbox lives in
 	// StateDir/mqtt-outbox. Set by the daemon (--state-dir).
@@ -207,8 +207,14 @@ func (c Config) credentials() (user, password string, err error) {
 	if pw != "" {
 		return user, pw.Reveal(), nil
 	}
-	p, err := readPassword(pf)
-	return user, p, err
+	if pf == "" {
+		return user, "", nil
+	}
+	p, err := secret.ReadFile(pf)
+	if err != nil {
+		return "", "", fmt.Errorf("mqtt: password_file: %w", err)
+	}
+	return user, p.Reveal(), nil
 }
 
 // brokerURL parses and checks a broker URL.
@@ -241,19 +247,6 @@ func secure(scheme string) bool {
 		return true
 	}
 	return false
-}
-
-// readPassword reads a password file: its first line, without the line end.
-func readPassword(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("mqtt: password_file: %w", err)
-	}
-	s, _, _ := strings.Cut(string(b), "\n")
-	return strings.TrimSuffix(s, "\r"), nil
 }
 
 // tlsConfig builds the TLS configuration for u, or nil for plain schemes.

@@ -276,55 +276,26 @@ func (d *daemon) shutdown() {
 	d.log.Info("nvrguard stopped")
 }
 
-// detectBoard picks the board profile: the configured one, else the one
-// /proc/device-tree/model names, else the generic board.
+// detectBoard picks the board profile (boards.Select): the configured
+// one, else the one /proc/device-tree/model names, else the generic board.
 func detectBoard(root, name string, log *slog.Logger) boards.Profile {
-	if name != "" {
-		if p, ok := boards.Lookup(name); ok {
-			return p
-		}
-		log.Warn("unknown board in the config; using the generic board", "board", name)
-		return boards.Generic()
-	}
 	if root == "" {
 		root = "/"
 	}
-	model, err := boards.ReadModel(os.DirFS(root))
+	sel, err := boards.Select(os.DirFS(root), name)
 	if err != nil {
-		log.Debug("no device-tree model; generic board", "err", err)
-		return boards.Generic()
+		log.Warn("board not recognised; using the generic board", "board", name, "err", err)
 	}
-	p, ok := boards.Detect(model)
-	if !ok {
-		return boards.Generic()
-	}
-	return p
+	return sel.Profile
 }
 
-// mqttConfig maps the config file's mqtt section onto the MQTT client's.
+// mqttConfig is the config file's mqtt section with what the daemon
+// knows besides: the gateway id, the board, the version, the state dir.
 func mqttConfig(cfg config.Config, version string, board boards.Profile) mqtt.Config {
-	m := cfg.MQTT
-	c := mqtt.Config{
-		Broker:       m.Broker,
-		Prefix:       m.Prefix,
-		GatewayID:    cfg.GatewayID,
-		Username:     m.Username,
-		PasswordFile: m.PasswordFile,
-		Password:     mqtt.Secret(m.Password.Reveal()),
-		KeepAlive:    m.KeepAlive,
-		TLS: mqtt.TLSConfig{
-			CAFile: m.TLS.CAFile, CertFile: m.TLS.CertFile, KeyFile: m.TLS.KeyFile,
-			ServerName: m.TLS.ServerName, InsecureSkipVerify: m.TLS.InsecureSkipVerify,
-		},
-		HomeAssistant: mqtt.HomeAssistant{Enabled: m.HomeAssistant.Enabled, Prefix: m.HomeAssistant.Prefix},
-		Outbox:        mqtt.OutboxConfig{MaxEvents: m.Outbox.MaxEvents, MaxBytes: m.Outbox.MaxBytes},
-		Embedded: broker.Config{
-			Listen: m.Embedded.Listen, Username: m.Embedded.Username,
-			PasswordFile: m.Embedded.PasswordFile, Password: broker.Secret(m.Embedded.Password.Reveal()),
-		},
-		Gateway:  mqtt.GatewayDescription{Model: board.Title, SWVersion: version},
-		StateDir: cfg.StateDir,
-	}
+	c := cfg.MQTT
+	c.GatewayID = cfg.GatewayID
+	c.Gateway = mqtt.GatewayDescription{Model: board.Title, SWVersion: version}
+	c.StateDir = cfg.StateDir
 	return c
 }
 

@@ -18,6 +18,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nvrguard/nvrguard/drivers/nvr"
+	"github.com/nvrguard/nvrguard/drivers/secret"
+	"github.com/nvrguard/nvrguard/mqtt"
 )
 
 // DefaultPath is where the installed package keeps the config file.
@@ -41,7 +43,9 @@ type Config struct {
 	USB    USB    `yaml:"usb"`
 	Serial Serial `yaml:"serial"`
 	LED    LED    `yaml:"led"`
-	MQTT   MQTT   `yaml:"mqtt"`
+	// MQTT is the control-room connection, decoded straight into the
+	// client's own configuration (mqtt.Config: its YAML keys).
+	MQTT mqtt.Config `yaml:"mqtt"`
 	// NVR lists the recorders whose channel list is read, each with its
 	// own account (DESIGN.md "NVR channel list").
 	NVR []NVR `yaml:"nvr"`
@@ -133,57 +137,9 @@ type LED struct {
 	Button string `yaml:"button"`
 }
 
-// MQTT configures the control-room connection.
-type MQTT struct {
-	// Broker is a broker URL (tcp://, ssl://, ws://, wss://); empty starts
-	// the embedded broker.
-	Broker        string        `yaml:"broker"`
-	Prefix        string        `yaml:"prefix"`
-	Username      string        `yaml:"username"`
-	PasswordFile  string        `yaml:"password_file"`
-	Password      Secret        `yaml:"-"`
-	KeepAlive     time.Duration `yaml:"keepalive"`
-	TLS           TLS           `yaml:"tls"`
-	HomeAssistant struct {
-		Enabled bool   `yaml:"enabled"`
-		Prefix  string `yaml:"prefix"`
-	} `yaml:"home_assistant"`
-	Outbox struct {
-		MaxEvents int   `yaml:"max_events"`
-		MaxBytes  int64 `yaml:"max_bytes"`
-	} `yaml:"outbox"`
-	Embedded struct {
-		Listen       string `yaml:"listen"`
-		Username     string `yaml:"username"`
-		PasswordFile string `yaml:"password_file"`
-		Password     Secret `yaml:"-"`
-	} `yaml:"embedded"`
-}
-
-// TLS configures an ssl:// or wss:// broker connection.
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
-
-// Secret is a value read from a file. It prints as "<redacted>" however
-// it is formatted, so that it never reaches a log line or a payload.
-type Secret string
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return "<redacted>" }
-
-// GoString implements fmt.GoStringer.
-func (Secret) GoString() string { return `"<redacted>"` }
-
-// MarshalText keeps secrets out of JSON and YAML output.
-func (Secret) MarshalText() ([]byte, error) { return []byte("<redacted>"), nil }
-
-// Reveal returns the secret itself, for the one place that needs it.
-func (s Secret) Reveal() string { return string(s) }
+// Secret is a value read from a file (drivers/secret): it prints as
+// "<redacted>" however it is formatted.
+type Secret = secret.Secret
 
 // Default returns the configuration an empty file gives.
 func Default() Config {
@@ -276,15 +232,8 @@ func cleanYAMLError(err error) error {
 	return errors.New(s)
 }
 
-// ReadSecret reads a secret file: its content without the trailing line
-// end.
-func ReadSecret(path string) (Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return Secret(strings.TrimRight(string(b), "\r\n")), nil
-}
+// ReadSecret reads a password file (secret.ReadFile): its one line.
+func ReadSecret(path string) (Secret, error) { return secret.ReadFile(path) }
 
 func (c *Config) readSecrets(dir string) error {
 	read := func(key, path string) (Secret, error) {
@@ -419,6 +368,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := netip.ParseAddrPort(c.MQTT.Embedded.Listen); err != nil {
 		bad("mqtt.embedded.listen must be ADDRESS:PORT, got %q", c.MQTT.Embedded.Listen)
+	}
+	if len(errs) == 0 {
+		// What the client itself checks (qos, timeouts, TLS files named
+		// without their pair), before the daemon starts.
+		m := c.MQTT
+		m.GatewayID, m.StateDir = c.GatewayID, c.StateDir
+		if _, err := m.Normalize(); err != nil {
+			bad("mqtt.%s", strings.TrimPrefix(err.Error(), "mqtt: "))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -227,3 +227,26 @@ func TestNVRSection(t *testing.T) {
 		}
 	}
 }
+
+// TestMQTTDecodedOnce: the mqtt section is the client's own config type,
+// with the documented keys (embedded, not embedded_broker) and the
+// client's checks run when the file is read.
+func TestMQTTDecodedOnce(t *testing.T) {
+	c, err := Parse(strings.NewReader("mqtt:\n  qos: 0\n  reconnect_max: 2m\n  embedded:\n    listen: 127.0.0.1:1884\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.QoS == nil || *c.MQTT.QoS != 0 || c.MQTT.ReconnectMax != 2*time.Minute || c.MQTT.Embedded.Listen != "127.0.0.1:1884" {
+		t.Errorf("mqtt %+v", c.MQTT)
+	}
+	for in, want := range map[string]string{
+		"mqtt:\n  embedded_broker: {listen: 127.0.0.1:1}\n": "unknown key",
+		"mqtt:\n  gateway_id: x\n":                          "unknown key",
+		"mqtt:\n  qos: 3\n":                                 "mqtt.qos",
+		"mqtt:\n  tls: {cert_file: /c.pem}\n":               "mqtt.tls.cert_file and tls.key_file",
+	} {
+		if _, err := Parse(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}

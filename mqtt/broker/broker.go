@@ -7,10 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nvrguard/nvrguard/drivers/secret"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -19,7 +18,7 @@ import (
 // DefaultListen is the embedded broker's default address: loopback only.
 const DefaultListen = "127.0.0.1:1883"
 
-// Config is the embedded_broker section of the configuration.
+// Config is the embedded section of the configuration.
 type Config struct {
 	// Listen is the TCP address to listen on (default 127.0.0.1:1883).
 	// Use 0.0.0.0:1883 to let a laptop on the LAN subscribe.
@@ -42,13 +41,13 @@ func (c Config) Normalize() (Config, error) {
 	}
 	host, port, err := net.SplitHostPort(c.Listen)
 	if err != nil || port == "" {
-		return c, fmt.Errorf("broker: embedded_broker.listen %q is not host:port", c.Listen)
+		return c, fmt.Errorf("broker: embedded.listen %q is not host:port", c.Listen)
 	}
 	if host != "" && net.ParseIP(host) == nil {
-		return c, fmt.Errorf("broker: embedded_broker.listen %q: host must be an IP address", c.Listen)
+		return c, fmt.Errorf("broker: embedded.listen %q: host must be an IP address", c.Listen)
 	}
 	if (c.Username == "") != (c.PasswordFile == "" && c.Password == "") {
-		return c, errors.New("broker: embedded_broker.username and password_file go together")
+		return c, errors.New("broker: embedded.username and password_file go together")
 	}
 	return c, nil
 }
@@ -74,12 +73,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	}
 	pass := cfg.Password.Reveal()
 	if pass == "" && cfg.PasswordFile != "" {
-		b, err := os.ReadFile(cfg.PasswordFile)
+		sec, err := secret.ReadFile(cfg.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("broker: embedded_broker.password_file: %w", err)
+			return nil, fmt.Errorf("broker: embedded.password_file: %w", err)
 		}
-		pass, _, _ = strings.Cut(string(b), "\n")
-		pass = strings.TrimSuffix(pass, "\r")
+		pass = sec.Reveal()
 	}
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = 1 << 20
