@@ -277,3 +277,25 @@ func FuzzParseModel(f *testing.F) {
 		}
 	})
 }
+
+// TestSelect: a named profile wins; an unknown name is generic with an
+// error; otherwise the model decides, and no model at all is generic.
+func TestSelect(t *testing.T) {
+	pi4 := fstest.MapFS{boards.ModelPath: {Data: []byte("Raspberry Pi 4 Model B Rev 1.4\x00")}}
+	if s, err := boards.Select(pi4, ""); err != nil || s.Profile.Name != "rpi4" || !s.Detected || s.Configured || s.Model == "" {
+		t.Errorf("detected: %+v, %v", s, err)
+	}
+	if s, err := boards.Select(pi4, "rpi3"); err != nil || s.Profile.Name != "rpi3" || !s.Configured {
+		t.Errorf("configured: %+v, %v", s, err)
+	}
+	if s, err := boards.Select(pi4, "rpi9"); !errors.Is(err, boards.ErrUnknownBoard) || s.Profile.Name != boards.Generic().Name {
+		t.Errorf("unknown name: %+v, %v", s, err)
+	}
+	if s, err := boards.Select(fstest.MapFS{}, ""); err != nil || s.Profile.Name != boards.Generic().Name || s.Detected {
+		t.Errorf("no model: %+v, %v", s, err)
+	}
+	bad := fstest.MapFS{boards.ModelPath: {Data: []byte("Raspberry\x01Pi")}}
+	if s, err := boards.Select(bad, ""); err == nil || s.Profile.Name != boards.Generic().Name {
+		t.Errorf("bad model: %+v, %v", s, err)
+	}
+}

@@ -123,3 +123,34 @@ func ParseModel(b []byte) (string, error) {
 	}
 	return s, nil
 }
+
+// Selection is the board a gateway runs on, and how it was chosen.
+type Selection struct {
+	Profile    Profile `json:"profile"`
+	Model      string  `json:"model"`      // the device-tree model, "" when there is none
+	Detected   bool    `json:"detected"`   // a board profile matched the model
+	Configured bool    `json:"configured"` // the profile was named (board: in the config)
+}
+
+// ErrUnknownBoard: the configured board name is not a known profile.
+var ErrUnknownBoard = errors.New("boards: unknown board")
+
+// Select picks the board: the profile named (when name is not empty), else
+// the one the device-tree model under root matches, else Generic. It is the
+// one board detection of the daemon and of `nvrguard board`. An unknown
+// name gives Generic and ErrUnknownBoard; an unreadable model gives Generic
+// and the error (no model at all is not an error).
+func Select(root fs.FS, name string) (Selection, error) {
+	if name != "" {
+		if p, ok := Lookup(name); ok {
+			return Selection{Profile: p, Configured: true}, nil
+		}
+		return Selection{Profile: Generic()}, fmt.Errorf("%w %q (known: %s)", ErrUnknownBoard, name, strings.Join(Names(), ", "))
+	}
+	model, err := ReadModel(root)
+	if err != nil && !errors.Is(err, ErrNoModel) {
+		return Selection{Profile: Generic()}, err
+	}
+	p, ok := Detect(model)
+	return Selection{Profile: p, Model: model, Detected: ok}, nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -24,12 +23,11 @@ type boardInfo struct {
 // profile. A machine without a device tree is a generic board; a model file
 // that is not a model string is an error.
 func detectBoard(root string) (boardInfo, error) {
-	model, err := boards.ReadModel(os.DirFS(root))
-	if err != nil && !errors.Is(err, boards.ErrNoModel) {
+	sel, err := boards.Select(os.DirFS(root), "")
+	if err != nil {
 		return boardInfo{}, err
 	}
-	p, ok := boards.Detect(model)
-	return boardInfo{Model: model, Detected: ok, Profile: p, Binary: binaryTarget()}, nil
+	return boardInfo{Model: sel.Model, Detected: sel.Detected, Profile: sel.Profile, Binary: binaryTarget()}, nil
 }
 
 // binaryTarget returns what this binary was built for, e.g. "linux/arm GOARM=6".
