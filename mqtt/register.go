@@ -264,12 +264,14 @@ func Snapshot(ctx context.Context, cfg Config, opt SnapshotOptions, log *slog.Lo
 	}
 	heard := make(chan struct{}, 1)
 	handle := func(_ paho.Client, m paho.Message) {
+		if !m.Retained() {
+			// Live traffic: the snapshot is of the retained state, and a
+			// busy fleet must not keep it from settling.
+			return
+		}
 		select {
 		case heard <- struct{}{}:
 		default:
-		}
-		if !m.Retained() {
-			return // live traffic: the snapshot is of the retained state
 		}
 		gw, e, gone, ok, err := DecodeRegister(cfg.Prefix, m.Topic(), m.Payload())
 		if ok {

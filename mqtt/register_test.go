@@ -148,3 +148,38 @@ func FuzzDecodeRegister(f *testing.F) {
 		}
 	})
 }
+
+// TestIntegrationSnapshotBusy: a gateway that keeps publishing (every
+// 50ms, faster than Settle) does not keep Snapshot from settling: only
+// the retained messages count.
+func TestIntegrationSnapshotBusy(t *testing.T) {
+	b := mqtttest.Start(t, "mosquitto")
+	c, _ := newClient(t, b.URL(), Config{})
+	ctx := t.Context()
+	c.PublishRegister(ctx, testEntry(1, Present))
+	d := testDevice(1, identity.Restricted)
+	c.PublishDevice(ctx, d)
+	flush(t, c)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			d.LastSeen = d.LastSeen.Add(time.Second)
+			c.PublishDevice(ctx, d)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	snap, err := Snapshot(ctx, Config{Broker: b.URL(), GatewayID: "report"}, SnapshotOptions{Settle: 300 * time.Millisecond, MaxWait: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := snap["gw1"]; g == nil || len(g.Register) != 1 || len(g.Devices) != 1 {
+		t.Errorf("snapshot %+v", snap)
+	}
+}
