@@ -83,7 +83,8 @@ func TestReportStateDir(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	b, err := os.ReadFile(page)
-	if err != nil || !bytes.Contains(b, []byte("DS-7608NI-K2")) || !bytes.Contains(b, []byte("27 Nov 2026 11:00 UTC")) || !bytes.Contains(b, []byte("site-7")) {
+	if err != nil || !bytes.Contains(b, []byte("DS-7608NI-K2")) || !bytes.Contains(b, []byte("27 Nov 2026 11:00 UTC")) || !bytes.Contains(b, []byte("site-7")) ||
+		!bytes.Contains(b, []byte("a device was last seen 27 Nov 2026 10:00 UTC")) {
 		t.Errorf("HTML report (%v):\n%.2000s", err, b)
 	}
 	if after, _ := os.ReadDir(dir); len(after) != len(before) {

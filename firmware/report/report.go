@@ -81,8 +81,12 @@ type GatewayReport struct {
 	Status string `json:"status,omitempty"`
 	// LastSweep is the end of the last complete sweep; nil when none
 	// finished or it is not known (Known says which).
-	LastSweep     *time.Time `json:"last_sweep"`
-	Known         bool       `json:"state_known"` // a state summary was available
+	LastSweep *time.Time `json:"last_sweep"`
+	Known     bool       `json:"state_known"` // a state summary was available
+	// LastSighting is the latest last_seen of the devices on the
+	// network: when no state summary is known, the best sign of when the
+	// gateway last looked.
+	LastSighting  *time.Time `json:"last_sighting,omitempty"`
 	PolicyVersion string     `json:"policy_version,omitempty"`
 	LED           string     `json:"led,omitempty"`
 	Acknowledged  bool       `json:"acknowledged"`
@@ -205,6 +209,10 @@ func buildGateway(g Gateway) GatewayReport {
 		c := &gr.Counts
 		if !r.IsRemoved() {
 			c.Devices++
+			if !r.Last.IsZero() && (gr.LastSighting == nil || r.Last.After(*gr.LastSighting)) {
+				l := r.Last.UTC()
+				gr.LastSighting = &l
+			}
 		}
 		switch {
 		case r.Restricted() && r.IsRemoved():
