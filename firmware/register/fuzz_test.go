@@ -41,7 +41,7 @@ func FuzzOpen(f *testing.F) {
 		if _, err := r.Ack(now, "x"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.Observe(now.Add(time.Hour), nil, []identity.Device{d}); err != nil {
+		if _, err := r.Sync(now.Add(time.Hour), nil); err != nil {
 			t.Fatal(err)
 		}
 		snap, err := Read(path)

@@ -186,13 +186,28 @@ func tracked(v identity.Verdict) bool { return v == identity.Restricted || v == 
 
 // Observe brings the register up to date after a change of the
 // inventory: devs are the inventory's devices now (every verdict), lost
-// those it has just reported lost (their records at the last sighting).
-// A restricted or suspect device not in the register is added; a removed
-// one that is back is present again, with a new presence interval; a
-// present one missing from devs is removed at now. A device that becomes
-// restricted (new, back, or a suspect upgraded) clears the
-// acknowledgement. The file is written when anything changed.
+// those it has just reported lost (device_lost, with their records at the
+// last sighting). A restricted or suspect device not in the register is
+// added; a removed one that is back is present again, with a new presence
+// interval; a present one in lost is removed at now. A present entry
+// merely missing from devs stays present: only the inventory's loss (or
+// Sync) removes a device, so that an inventory that starts empty never
+// makes the register claim removals. A device that becomes restricted
+// (new, back, or a suspect upgraded) clears the acknowledgement. The file
+// is written when anything changed.
 func (r *Register) Observe(now time.Time, devs, lost []identity.Device) (Change, error) {
+	return r.observe(now, devs, lost, false)
+}
+
+// Sync is Observe with devs known to be the whole inventory (a state file
+// that loaded at start): every present entry missing from devs is removed
+// at now too. It mends a register that a crash left behind the inventory
+// (killed between the two writes).
+func (r *Register) Sync(now time.Time, devs []identity.Device) (Change, error) {
+	return r.observe(now, devs, nil, true)
+}
+
+func (r *Register) observe(now time.Time, devs, lost []identity.Device, whole bool) (Change, error) {
 	now = now.UTC()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -245,7 +260,11 @@ func (r *Register) Observe(now time.Time, devs, lost []identity.Device) (Change,
 		if e.Status != mqtt.Present || seen[id] {
 			continue
 		}
-		if d, ok := lostBy[id]; ok {
+		d, ok := lostBy[id]
+		if !ok && !whole {
+			continue
+		}
+		if ok {
 			e.Device = d
 			e.LastSeen = later(e.LastSeen, d.LastSeen)
 		}

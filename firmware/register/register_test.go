@@ -118,6 +118,27 @@ func TestFoundRemovedReturned(t *testing.T) {
 	}
 }
 
+// TestOnlyLossRemoves: a device missing from the inventory's devices
+// (an inventory that started empty and has not found it again yet) stays
+// present; the inventory's loss removes it, and so does Sync with the
+// whole inventory (a register a crash left behind).
+func TestOnlyLossRemoves(t *testing.T) {
+	r := open(t, filepath.Join(t.TempDir(), FileName))
+	a := dev("mac-bcad28000001", identity.Restricted, t0, t0)
+	b := dev("mac-bcad28000002", identity.Restricted, t0, t0)
+	observe(t, r, t0, []identity.Device{a, b}, nil)
+	if ch := observe(t, r, t0.Add(time.Hour), []identity.Device{a}, nil); len(ch.Entries) != 0 {
+		t.Fatalf("missing without a loss: %s", ids(ch.Entries))
+	}
+	ch, err := r.Sync(t0.Add(2*time.Hour), []identity.Device{a})
+	if err != nil || ids(ch.Entries) != "mac-bcad28000002:removed" || !ch.Entries[0].RemovedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("Sync: %s %v", ids(ch.Entries), err)
+	}
+	if ch := observe(t, r, t0.Add(3*time.Hour), nil, []identity.Device{a}); ids(ch.Entries) != "mac-bcad28000001:removed" {
+		t.Errorf("lost: %s", ids(ch.Entries))
+	}
+}
+
 // TestSuspectThenRestricted: a suspect device enters the register as
 // suspect; when the policy makes it restricted, the entry follows and
 // the acknowledgement is cleared (a new alarm). Reclassified clear, it
@@ -251,7 +272,7 @@ func TestTrim(t *testing.T) {
 	// as they go (the register is over MaxEntries), the next 10 kept.
 	var dropped []string
 	for i := range 20 {
-		dropped = append(dropped, observe(t, r, t0.Add(time.Duration(i+1)*time.Minute), devs[i+1:], nil).Dropped...)
+		dropped = append(dropped, observe(t, r, t0.Add(time.Duration(i+1)*time.Minute), devs[i+1:], devs[i:i+1]).Dropped...)
 	}
 	if len(dropped) != 10 || dropped[0] != "mac-000000000000" || dropped[9] != "mac-000000000009" || len(r.Entries()) != MaxEntries {
 		t.Fatalf("dropped %v, %d entries", dropped, len(r.Entries()))
