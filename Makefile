@@ -15,12 +15,14 @@ ifeq ($(DEBVERSION),)
 DEBVERSION := 0.0.0~git$(COMMIT)
 endif
 
-.PHONY: help build test check cross run fuzz test-arm bench deb clean
+.PHONY: help build deps test check cross run fuzz test-arm bench deb clean
 
 help:
 	@echo "make build     build bin/nvrguard for this machine"
 	@echo "make run       build and run the daemon: embedded broker, console LED, sweeps of the local network (Ctrl-C stops it)"
-	@echo "make test      gofmt/vet/staticcheck, then every test with -race (root runs the namespace LAN test)"
+	@echo "make test      installs what the tests need (as root, with apt-get), gofmt/vet/staticcheck, then every test with -race"
+	@echo "               (as root it also runs the namespace LAN test, which adds veth links in this machine's namespace)"
+	@echo "make deps      only the first step of make test: the tools of scripts/test-deps.txt"
 	@echo "make check     gofmt, go vet, staticcheck"
 	@echo "make cross     static ARM binaries: linux/arm GOARM=6, GOARM=7, linux/arm64"
 	@echo "make test-arm  the policy and parser tests as ARM binaries under qemu-user"
@@ -31,8 +33,11 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/nvrguard $(PKG)
 
-run: build
+# run builds with progress (scripts/build.sh), then says what it starts.
+run:
+	@GO=$(GO) scripts/build.sh $(BIN)/nvrguard $(PKG) -trimpath -ldflags '$(LDFLAGS)'
 	@mkdir -p $(BIN)/state
+	@echo "run: $(BIN)/nvrguard $(RUN_ARGS)"
 	@$(BIN)/nvrguard $(RUN_ARGS); s=$$?; [ $$s -eq 0 ] || [ $$s -eq 3 ]
 
 check:
@@ -41,7 +46,13 @@ check:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-test: check
+# deps: the tools of scripts/test-deps.txt; installed with apt-get when
+# root, else one line naming what is missing.
+deps:
+	@GO=$(GO) scripts/deps.sh ensure
+
+test: deps
+	@$(MAKE) --no-print-directory check
 	$(GO) test -race -count=1 ./...
 
 cross:

@@ -4,7 +4,7 @@
 #
 # Usage, from anywhere in the repository:
 #   scripts/regen-oui.sh [ouigen flags...]
-#   scripts/regen-oui.sh -extra ../shared/data/oui-restricted.tsv     # the committed table
+#   scripts/regen-oui.sh -extra scripts/ouigen/testdata/oui-restricted.tsv     # the committed table
 #
 # It installs nothing. Get the registry with `apt-get install ieee-data`, and refresh it with
 # `update-ieee-data` (which writes /var/lib/ieee-data). The script reads /var/lib/ieee-data when
