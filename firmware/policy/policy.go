@@ -318,8 +318,14 @@ func build(d *Data, profileName string) (*Policy, error) {
 				continue
 			}
 		}
-		if r.Field == "" {
+		switch {
+		case r.Field == "":
 			errs = append(errs, fmt.Errorf("policy: rule %q: no field", r.ID))
+		case !knownField(r.Field):
+			errs = append(errs, fmt.Errorf("policy: rule %q: unknown field %q%s: no source records it, so the rule could never match", r.ID, r.Field, nearField(r.Field)))
+		}
+		if r.And != nil && !knownField(r.And.Field) {
+			errs = append(errs, fmt.Errorf("policy: rule %q: and: unknown field %q%s: no source records it, so the rule could never match", r.ID, r.And.Field, nearField(r.And.Field)))
 		}
 		if p.makers[r.Maker] == nil {
 			errs = append(errs, fmt.Errorf("policy: rule %q: unknown maker %q", r.ID, r.Maker))
@@ -332,10 +338,27 @@ func build(d *Data, profileName string) (*Policy, error) {
 		p.rules[r.Field] = append(p.rules[r.Field], c)
 		p.nrules++
 	}
+	// Every profile must name known top-level makers, not only the one in
+	// force: a policy file is checked once, and used with any of them.
 	var prof *Profile
+	profNames := map[string]bool{}
 	for i := range d.Profiles {
-		if d.Profiles[i].Name == profileName {
-			prof = &d.Profiles[i]
+		pr := &d.Profiles[i]
+		if pr.Name == profileName {
+			prof = pr
+		}
+		if pr.Name == "" || profNames[pr.Name] {
+			errs = append(errs, fmt.Errorf("policy: profile name %q is empty or used twice", pr.Name))
+		}
+		profNames[pr.Name] = true
+		for _, name := range pr.Restricted {
+			m := p.makers[name]
+			switch {
+			case m == nil:
+				errs = append(errs, fmt.Errorf("policy: profile %q: unknown maker %q", pr.Name, name))
+			case m.Parent != "":
+				errs = append(errs, fmt.Errorf("policy: profile %q: %q is not a top-level maker (its parent is %q)", pr.Name, name, m.Parent))
+			}
 		}
 	}
 	if prof == nil {
@@ -347,14 +370,6 @@ func build(d *Data, profileName string) (*Policy, error) {
 	} else {
 		p.profile = *prof
 		for _, name := range prof.Restricted {
-			m := p.makers[name]
-			if m == nil {
-				errs = append(errs, fmt.Errorf("policy: profile %q: unknown maker %q", prof.Name, name))
-				continue
-			}
-			if m.Parent != "" {
-				errs = append(errs, fmt.Errorf("policy: profile %q: %q is not a top-level maker", prof.Name, name))
-			}
 			p.restricted[name] = true
 		}
 	}

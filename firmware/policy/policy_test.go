@@ -180,3 +180,44 @@ func TestOverlayAndCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRefusesRulesThatCannotFire: a rule on a field no source records
+// and a profile naming an unknown maker are errors, whichever profile is
+// in force, each said once with what to fix.
+func TestCheckRefusesRulesThatCannotFire(t *testing.T) {
+	for name, tc := range map[string]struct{ in, want string }{
+		"unknown field": {`{"version":"x","rules":[{"id":"r","field":"sever","pattern":"a","maker":"Axis","weight":"strong"}]}`,
+			`policy: rule "r": unknown field "sever" (did you mean "server"?): no source records it, so the rule could never match`},
+		"unknown field far from any": {`{"version":"x","rules":[{"id":"r","field":"colour","pattern":"a","maker":"Axis","weight":"strong"}]}`,
+			`policy: rule "r": unknown field "colour": no source records it`},
+		"unknown and field": {`{"version":"x","rules":[{"id":"r","field":"server","pattern":"a","and":{"field":"titel","pattern":"b"},"maker":"Axis","weight":"strong"}]}`,
+			`policy: rule "r": and: unknown field "titel" (did you mean "title"?)`},
+		"unknown maker in a profile not in force": {`{"version":"x","profiles":[{"name":"site","restricted":["Hikvision","Nobody"]}]}`,
+			`policy: profile "site": unknown maker "Nobody"`},
+		"unknown maker in the profile in force": {`{"version":"x","profile":"site","profiles":[{"name":"site","restricted":["Nobody"]}]}`,
+			`policy: profile "site": unknown maker "Nobody"`},
+		"brand in a profile": {`{"version":"x","profiles":[{"name":"site","restricted":["EZVIZ"]}]}`,
+			`policy: profile "site": "EZVIZ" is not a top-level maker`},
+		"profile without a name": {`{"version":"x","profiles":[{"restricted":["Hikvision"]}]}`,
+			`policy: profile name "" is empty or used twice`},
+	} {
+		err := Check(strings.NewReader(tc.in))
+		if err == nil {
+			t.Errorf("%s: Check accepted %s", name, tc.in)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q, want it to contain %q", name, err, tc.want)
+		}
+		if n := strings.Count(err.Error(), "\n"); n != 0 {
+			t.Errorf("%s: %d errors, want one: %v", name, n+1, err)
+		}
+	}
+	// Every field the embedded rules use, and every known field, passes.
+	for _, f := range KnownFields() {
+		in := `{"version":"x","rules":[{"id":"r","field":"` + f + `","pattern":"a","maker":"Axis","weight":"weak"}]}`
+		if err := Check(strings.NewReader(in)); err != nil {
+			t.Errorf("field %q: %v", f, err)
+		}
+	}
+}
