@@ -30,6 +30,7 @@ import (
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/firmware/register"
 	"github.com/nvrguard/nvrguard/firmware/source"
 	"github.com/nvrguard/nvrguard/mqtt"
 	"github.com/nvrguard/nvrguard/mqtt/broker"
@@ -94,7 +95,7 @@ func build(o Options) (*daemon, error) {
 		store:    &inventory.Store{Path: filepath.Join(cfg.StateDir, "inventory.json")},
 		updates:  make(chan update, 16),
 		healthCh: make(chan struct{}, 1),
-		ackCh:    make(chan struct{}, 1),
+		ackCh:    make(chan string, 1),
 		refusals: &onvif.Refusals{},
 		stopLED:  func() {},
 	}
@@ -117,8 +118,11 @@ func build(o Options) (*daemon, error) {
 	}
 	if st, err := d.store.Load(); err == nil {
 		d.inv.Restore(st.Entries)
+		d.restored = true
 		log.Info("inventory restored", "devices", d.inv.Len())
-	} else if !errors.Is(err, inventory.ErrNoState) {
+	} else if errors.Is(err, inventory.ErrNoState) {
+		d.restored = true // a first start: nothing to restore, nothing lost
+	} else {
 		log.Error("state file unreadable; starting empty", "err", err)
 	}
 	if err := d.buildSources(); err != nil {
@@ -190,7 +194,13 @@ func (d *daemon) buildSources() error {
 		Instances: ins, Config: d.config, Emit: d.send, Changed: d.healthChanged,
 		Logger: d.log.With("component", "sources"),
 	}
-	d.scanNow = func() { d.sup.Kick("network") }
+	d.scanNow = func() {
+		for _, in := range d.sup.Instances {
+			if in.Name == "network" || in.Fault == led.FaultNVR {
+				d.sup.Kick(in.Name)
+			}
+		}
+	}
 	return nil
 }
 
@@ -219,11 +229,37 @@ func (d *daemon) connect(ctx context.Context) error {
 	}
 	d.mq, d.client = mq, mq
 	d.brokerURL = mcfg.URL()
+	if err := d.openRegister(runCtx, mq.Config().GatewayID); err != nil {
+		return err
+	}
 	// Republish what the inventory holds, so that retained state is whole
 	// from the first connection on.
 	if err := mq.Replace(runCtx, d.inv.Devices()); err != nil {
 		d.log.Warn("mqtt: retained devices", "err", err)
 	}
+	return nil
+}
+
+// openRegister opens the removal register, mends it after a crash between
+// the inventory's write and its own (only when the inventory was read: an
+// inventory that starts empty after a damaged file must not claim every
+// device removed), republishes it and takes the acknowledgement it holds.
+func (d *daemon) openRegister(ctx context.Context, gateway string) error {
+	reg, err := register.Open(filepath.Join(d.cfg.StateDir, register.FileName), gateway)
+	switch {
+	case errors.Is(err, register.ErrDamaged):
+		d.log.Error("register damaged; kept aside, starting a new one", "err", err)
+	case err != nil:
+		return fmt.Errorf("register: %w", err)
+	}
+	d.reg = reg
+	if d.restored {
+		if _, err := reg.Sync(time.Now().UTC(), d.inv.Devices()); err != nil {
+			d.log.Error("saving the register", "err", err)
+		}
+	}
+	d.publishRegister(ctx, reg.Entries())
+	_, _, d.acked = reg.Acked()
 	return nil
 }
 

@@ -22,7 +22,11 @@ func (d *daemon) commandLoop(ctx context.Context) {
 			case mqtt.CmdScan:
 				d.requestScan()
 			case mqtt.CmdAck:
-				d.ack()
+				by := c.By
+				if by == "" {
+					by = "mqtt"
+				}
+				d.ack(by)
 			}
 		}
 	}
@@ -45,7 +49,7 @@ func (d *daemon) buttonLoop(ctx context.Context) {
 			d.requestScan()
 			return
 		}
-		d.ack()
+		d.ack("button")
 	})
 	if err != nil && ctx.Err() == nil {
 		d.log.Error("button", "err", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/nvrguard/nvrguard/firmware/config"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/firmware/register"
 	"github.com/nvrguard/nvrguard/firmware/source"
 	"github.com/nvrguard/nvrguard/mqtt"
 )
@@ -31,6 +32,8 @@ type publisher interface {
 	Health() mqtt.Health
 	Commands() <-chan mqtt.Command
 	WriteHeld(ctx context.Context) error
+	PublishRegister(ctx context.Context, e mqtt.RegisterEntry) error
+	RemoveRegister(ctx context.Context, id string) error
 }
 
 // indicator is what shows the technician the gateway's state (the LED).
@@ -53,6 +56,7 @@ type daemon struct {
 	board boards.Profile
 	mq    publisher
 	store *inventory.Store
+	reg   *register.Register // nil: no register (unit tests)
 	sup   *source.Supervisor
 	// scanNow brings the next network sweep forward.
 	scanNow func()
@@ -76,10 +80,11 @@ type daemon struct {
 	inv         *inventory.Inventory
 	swept       bool // the first network sweep has completed
 	lastScan    time.Time
-	heardRescan time.Time // when an announcement last brought a sweep forward
-	acked       bool      // the current alarm was acknowledged
-	unsaved     bool      // events are held in memory: the inventory is not saved until they are written
-	ackCh       chan struct{}
+	heardRescan time.Time   // when an announcement last brought a sweep forward
+	acked       bool        // the current alarm was acknowledged
+	restored    bool        // the inventory was read (or there was none): the register may be mended from it
+	unsaved     bool        // events are held in memory: the inventory is not saved until they are written
+	ackCh       chan string // who acknowledged
 }
 
 // config returns the configuration in force.
@@ -147,7 +152,7 @@ func (d *daemon) loop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	if d.ackCh == nil {
-		d.ackCh = make(chan struct{}, 1)
+		d.ackCh = make(chan string, 1)
 	}
 	d.refresh(ctx)
 	for {
@@ -156,11 +161,8 @@ func (d *daemon) loop(ctx context.Context) {
 			return
 		case u := <-d.updates:
 			d.apply(ctx, u)
-		case <-d.ackCh:
-			if d.inv.Counts()[identity.Restricted] > 0 && !d.acked {
-				d.acked = true
-				d.log.Info("alarm acknowledged")
-			}
+		case by := <-d.ackCh:
+			d.acknowledge(ctx, by)
 			d.refresh(ctx)
 		case <-d.o.Reload:
 			d.reload(ctx)
@@ -243,7 +245,7 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 	for _, e := range events {
 		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
 			"ip", e.Device.IP, "manufacturer", e.Device.Manufacturer, "model", e.Device.Model)
-		if e.Device.Verdict == identity.Restricted && (e.Type == inventory.DeviceFound || e.Type == inventory.VerdictChanged) {
+		if d.reg == nil && e.Device.Verdict == identity.Restricted && (e.Type == inventory.DeviceFound || e.Type == inventory.VerdictChanged) {
 			d.acked = false // new restricted hardware: a new alarm
 		}
 		if _, err := d.mq.Event(ctx, e.Type, e.Device); err != nil {
@@ -258,6 +260,7 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 	// repeat an event (subscribers dedupe by seq) but never lose one, and a
 	// restart never finds again what was already found.
 	d.save(ctx)
+	d.observeRegister(ctx, events)
 	for _, e := range events {
 		if e.Type == inventory.DeviceLost {
 			if err := d.mq.RemoveDevice(ctx, e.Device.ID); err != nil {
@@ -272,10 +275,65 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 			d.log.Warn("mqtt publish device", "id", dev.ID, "err", err)
 		}
 	}
-	if d.inv.Counts()[identity.Restricted] == 0 {
+	if d.reg == nil && d.inv.Counts()[identity.Restricted] == 0 {
 		d.acked = false
 	}
 	d.refresh(ctx)
+}
+
+// observeRegister keeps the removal register in step with the inventory
+// (after the inventory is saved): what was found, what was removed. The
+// register also decides whether the alarm stays acknowledged: a new,
+// returning or upgraded restricted device clears it.
+func (d *daemon) observeRegister(ctx context.Context, events []inventory.Event) {
+	if d.reg == nil {
+		return
+	}
+	var lost []identity.Device
+	for _, e := range events {
+		if e.Type == inventory.DeviceLost {
+			lost = append(lost, e.Device)
+		}
+	}
+	ch, err := d.reg.Observe(time.Now().UTC(), d.inv.Devices(), lost)
+	if err != nil {
+		d.log.Error("saving the register", "err", err)
+	}
+	d.publishRegister(ctx, ch.Entries)
+	for _, id := range ch.Dropped {
+		if err := d.mq.RemoveRegister(ctx, id); err != nil {
+			d.log.Warn("mqtt remove register entry", "id", id, "err", err)
+		}
+	}
+	_, _, d.acked = d.reg.Acked()
+}
+
+func (d *daemon) publishRegister(ctx context.Context, es []register.Entry) {
+	for _, e := range es {
+		if err := d.mq.PublishRegister(ctx, e); err != nil {
+			d.log.Warn("mqtt register entry", "id", e.ID, "err", err)
+		}
+	}
+}
+
+// acknowledge acknowledges the alarm of the restricted devices present
+// (cmd/ack, the button), in the register when there is one: the
+// acknowledgement then survives restarts.
+func (d *daemon) acknowledge(ctx context.Context, by string) {
+	if d.inv.Counts()[identity.Restricted] == 0 {
+		return
+	}
+	if d.reg != nil {
+		es, err := d.reg.Ack(time.Now().UTC(), by)
+		if err != nil {
+			d.log.Error("saving the register", "err", err)
+		}
+		d.publishRegister(ctx, es)
+		_, _, d.acked = d.reg.Acked()
+	} else {
+		d.acked = true
+	}
+	d.log.Info("alarm acknowledged", "by", by)
 }
 
 // save persists the inventory, unless events it reports are held in memory
@@ -405,15 +463,16 @@ func (d *daemon) sourcesHealth() map[string]mqtt.SourceHealth {
 	return out
 }
 
-// ack asks the loop to acknowledge the alarm.
-func (d *daemon) ack() {
+// ack asks the loop to acknowledge the alarm, for whom.
+func (d *daemon) ack(by string) {
 	select {
-	case d.ackCh <- struct{}{}:
+	case d.ackCh <- by:
 	default:
 	}
 }
 
-// requestScan asks the network source for a sweep now.
+// requestScan asks the network source for a sweep now, and the recorders
+// for their channel lists (their Guard still holds a refused account back).
 func (d *daemon) requestScan() {
 	if d.scanNow != nil {
 		d.scanNow()

@@ -17,10 +17,11 @@ import (
 
 // recorder is a publisher that records what the daemon publishes.
 type recorder struct {
-	events  []mqtt.EventType
-	devices map[string]identity.Device
-	states  []mqtt.State
-	held    error // WriteHeld's answer; Event's error while set
+	events   []mqtt.EventType
+	devices  map[string]identity.Device
+	states   []mqtt.State
+	register map[string]mqtt.RegisterEntry
+	held     error // WriteHeld's answer; Event's error while set
 }
 
 func (r *recorder) Event(_ context.Context, typ mqtt.EventType, d identity.Device) (uint64, error) {
@@ -54,6 +55,19 @@ func (r *recorder) Replace(ctx context.Context, devs []identity.Device) error {
 
 func (r *recorder) PublishState(_ context.Context, st mqtt.State) error {
 	r.states = append(r.states, st)
+	return nil
+}
+
+func (r *recorder) PublishRegister(_ context.Context, e mqtt.RegisterEntry) error {
+	if r.register == nil {
+		r.register = map[string]mqtt.RegisterEntry{}
+	}
+	r.register[e.ID] = e
+	return nil
+}
+
+func (r *recorder) RemoveRegister(_ context.Context, id string) error {
+	delete(r.register, id)
 	return nil
 }
 

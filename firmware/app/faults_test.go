@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -92,5 +93,50 @@ func TestHeldEventsKeepInventoryUnsaved(t *testing.T) {
 	st, err := d.store.Load()
 	if err != nil || len(st.Entries) != 1 {
 		t.Fatalf("after the event was written: %v, %d entries", err, len(st.Entries))
+	}
+}
+
+// TestAckSurvivesRestart: an acknowledgement (with who gave it) is kept in
+// the register: a restarted daemon shows the alarm acknowledged, until a
+// new restricted device appears; the register entries are published.
+func TestAckSurvivesRestart(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	start := func() (*daemon, *recorder) {
+		d, rec := testDaemonRec(t, 3)
+		d.cfg.StateDir = dir
+		d.store.Path = filepath.Join(dir, "inventory.json")
+		if st, err := d.store.Load(); err == nil {
+			d.inv.Restore(st.Entries)
+		}
+		d.restored = true
+		if err := d.openRegister(ctx, "gw1"); err != nil {
+			t.Fatal(err)
+		}
+		return d, rec
+	}
+	d, rec := start()
+	hik := neighbour("58:50:ed:1f:e3:85", "10.99.0.11")
+	d.apply(ctx, sweep([]identity.Identity{hik}, true, time.Now()))
+	if d.acked || len(rec.register) != 1 {
+		t.Fatalf("acked %v, register %v", d.acked, rec.register)
+	}
+	d.acknowledge(ctx, "alice")
+	if !d.acked || d.ledState() != led.Acked {
+		t.Fatalf("after the ack: acked %v, LED %v", d.acked, d.ledState())
+	}
+	d, rec = start()
+	if !d.acked || d.ledState() != led.Acked {
+		t.Errorf("after a restart: acked %v, LED %v", d.acked, d.ledState())
+	}
+	for _, e := range rec.register {
+		if e.AckedBy != "alice" {
+			t.Errorf("register entry after restart: %+v", e)
+		}
+	}
+	dahua := neighbour("4c:11:bf:c2:0b:9d", "10.99.0.12")
+	d.apply(ctx, sweep([]identity.Identity{hik, dahua}, true, time.Now()))
+	if d.acked {
+		t.Error("a new restricted device left the alarm acknowledged")
 	}
 }
