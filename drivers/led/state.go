@@ -91,6 +91,7 @@ var faultMeanings = map[int]string{
 	FaultMQTT:    "MQTT unreachable",
 	FaultSerial:  "serial/USB error",
 	FaultPolicy:  "policy error",
+	FaultNVR:     "an NVR cannot be read",
 }
 
 // Meaning returns what the state tells the technician, in the words of

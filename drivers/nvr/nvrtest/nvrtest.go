@@ -24,6 +24,7 @@ import (
 	"hash"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,6 +93,9 @@ type Options struct {
 	Bodies map[string][]byte
 	// TLS serves https (httptest.NewTLSServer).
 	TLS bool
+	// Listener, when set, is where the recorder serves (one made inside a
+	// network namespace, on a LAN address); 127.0.0.1:0 otherwise.
+	Listener net.Listener
 	// Dahua only: NoCGI answers 404 on /cgi-bin (an RPC-only firmware);
 	// NoRPC answers 404 on /RPC2 and /RPC2_Login; NumericSession sends
 	// the RPC session as a number.
@@ -170,6 +174,10 @@ func newRecorder(t testing.TB, opts Options, realm, server string, lockAfter int
 	r := &Recorder{opts: opts, nonces: map[string]int{}, locked: opts.LockedUntil}
 	r.c.ByMethod = map[string]int{}
 	r.Server = httptest.NewUnstartedServer(h(r))
+	if opts.Listener != nil {
+		r.Server.Listener.Close()
+		r.Server.Listener = opts.Listener
+	}
 	// Refused handshakes are what TLS tests provoke: not worth a line.
 	r.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if opts.TLS {
