@@ -92,6 +92,11 @@ func (l *authLexer) quoted() (string, error) {
 				return "", errors.New("unterminated quoted string in WWW-Authenticate")
 			}
 			l.i++
+			// quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ): an
+			// escaped control character is still one (RFC 9110 5.6.4).
+			if e := l.s[l.i]; e < 0x20 && e != '\t' || e == 0x7f {
+				return "", errors.New("control character in WWW-Authenticate")
+			}
 			b.WriteByte(l.s[l.i])
 		case c == '"':
 			l.i++
