@@ -108,7 +108,9 @@ type Client struct {
 	state      State
 	stateDirty bool
 	haDirty    bool
-	register   registerState // retained register entries (register.go)
+	haDevices  map[string]bool     // per-device discovery configs published (ha.go)
+	haOnBroker map[string]struct{} // per-device discovery configs the broker retained at connect
+	register   registerState       // retained register entries (register.go)
 	health     Health
 	idle       chan struct{}
 }
@@ -134,21 +136,23 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}
 	log = log.With("component", "mqtt")
 	c := &Client{
-		cfg:       cfg,
-		log:       log,
-		t:         newTopics(cfg.Prefix, cfg.GatewayID, cfg.HomeAssistant.Prefix),
-		url:       u,
-		cmds:      make(chan Command, 16),
-		wake:      make(chan struct{}, 1),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
-		retryDone: make(chan struct{}),
-		warn:      rateLimited{log: log, every: 10 * time.Second},
-		connWarn:  rateLimited{log: log, every: time.Minute},
-		devices:   map[string]devEntry{},
-		dirty:     map[string]struct{}{},
-		onBroker:  map[string]struct{}{},
-		idle:      make(chan struct{}),
+		cfg:        cfg,
+		log:        log,
+		t:          newTopics(cfg.Prefix, cfg.GatewayID, cfg.HomeAssistant.Prefix),
+		url:        u,
+		cmds:       make(chan Command, 16),
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		retryDone:  make(chan struct{}),
+		warn:       rateLimited{log: log, every: 10 * time.Second},
+		connWarn:   rateLimited{log: log, every: time.Minute},
+		devices:    map[string]devEntry{},
+		dirty:      map[string]struct{}{},
+		onBroker:   map[string]struct{}{},
+		haDevices:  map[string]bool{},
+		haOnBroker: map[string]struct{}{},
+		idle:       make(chan struct{}),
 	}
 	return c, nil
 }

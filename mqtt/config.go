@@ -74,6 +74,9 @@ type TLSConfig struct {
 type HomeAssistant struct {
 	Enabled bool   `yaml:"enabled"`
 	Prefix  string `yaml:"prefix"` // default "homeassistant"
+	// PerDevice adds one binary_sensor per restricted device, removed
+	// when the device goes or is no longer restricted (default off).
+	PerDevice bool `yaml:"per_device"`
 }
 
 // OutboxConfig bounds the on-disk event outbox.

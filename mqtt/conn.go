@@ -205,6 +205,19 @@ func (c *Client) serve(ctx context.Context, s *session) error {
 	if err := c.wait(ctx, s, tok, c.cfg.PublishTimeout); err != nil {
 		return fmt.Errorf("unsubscribe: %w", err)
 	}
+	if c.cfg.HomeAssistant.Enabled {
+		// Likewise the per-device discovery configs: those of devices no
+		// longer restricted (or all, with per_device off) are cleared.
+		filter := c.t.haConfigPrefix("binary_sensor") + "+/config"
+		tok = s.cl.Subscribe(filter, 0, nil)
+		if err := c.wait(ctx, s, tok, c.cfg.PublishTimeout); err != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+		tok = s.cl.Unsubscribe(filter)
+		if err := c.wait(ctx, s, tok, c.cfg.PublishTimeout); err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+	}
 	tok = s.cl.Publish(c.t.status, *c.cfg.QoS, true, []byte("online"))
 	if err := c.wait(ctx, s, tok, c.cfg.PublishTimeout); err != nil {
 		return fmt.Errorf("publish status: %w", err)
@@ -251,6 +264,7 @@ const (
 	msgHA msgKind = iota
 	msgDevice
 	msgState
+	msgHADevice // a per-device discovery config or its removal (ha.go)
 )
 
 // flush publishes what changed, then the queued events, then the state
@@ -299,6 +313,7 @@ func (c *Client) takeRetained() ([]message, uint64, error) {
 	defer c.mu.Unlock()
 	through := c.box.Stats().LastSeq
 	var msgs []message
+	haAll := c.haDirty
 	if c.haDirty {
 		ha, err := haDiscovery(c.t, c.cfg.GatewayID, c.cfg.Gateway)
 		if err != nil {
@@ -307,6 +322,12 @@ func (c *Client) takeRetained() ([]message, uint64, error) {
 		msgs = append(msgs, ha...)
 		c.haDirty = false
 		c.stateDirty = true // Home Assistant reads the state once it knows the entities
+	}
+	// Per-device entities before the records: a device's entity is
+	// removed before its record is cleared.
+	msgs, err := c.takeHADevicesLocked(msgs, haAll)
+	if err != nil {
+		return nil, 0, err
 	}
 	for id := range c.dirty {
 		var p []byte // an empty retained payload clears the record
@@ -382,6 +403,12 @@ func (c *Client) remark(msgs []message) {
 			c.dirty[m.id] = struct{}{}
 		case msgHA:
 			c.haDirty = c.cfg.HomeAssistant.Enabled
+		case msgHADevice:
+			if m.payload == nil {
+				c.haDevices[m.id] = true // removal not acknowledged: remove again
+			} else {
+				delete(c.haDevices, m.id) // config not acknowledged: publish again
+			}
 		case msgState:
 			c.stateDirty = true
 		case msgRegister:
@@ -537,6 +564,16 @@ func (c *Client) onMessage(_ paho.Client, m paho.Message) {
 			c.changedLocked()
 			c.mu.Unlock()
 		}
+	case c.t.haDeviceID(topic) != "":
+		if !m.Retained() || len(m.Payload()) == 0 {
+			return
+		}
+		c.mu.Lock()
+		if id := c.t.haDeviceID(topic); !c.haDevices[id] && len(c.haOnBroker) < maxOnBroker {
+			c.haOnBroker[id] = struct{}{}
+			c.changedLocked()
+		}
+		c.mu.Unlock()
 	case strings.HasPrefix(topic, c.t.devices):
 		id := topic[len(c.t.devices):]
 		if !m.Retained() || len(m.Payload()) == 0 || !ValidID(id) {

@@ -113,5 +113,17 @@ func newTopics(prefix, gateway, haPrefix string) topics {
 	}
 }
 
+// haConfigPrefix is where the gateway's discovery configs of a component
+// live: <ha prefix>/<component>/<node id>/.
+func (t topics) haConfigPrefix(component string) string {
+	return t.haPrefix + "/" + component + "/" + t.haNode + "/"
+}
+
+// haConfig is the discovery config topic of one entity; object is
+// topic-safe ([a-z0-9-]).
+func (t topics) haConfig(component, object string) string {
+	return t.haConfigPrefix(component) + object + "/config"
+}
+
 // device is the retained topic of a device; id must be a SafeID.
 func (t topics) device(id string) string { return t.devices + id }
