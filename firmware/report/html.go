@@ -178,7 +178,7 @@ type tick struct {
 // makeChart draws the progress as two step lines: restricted devices on
 // the network (red, filled) and removed so far (green).
 func makeChart(pts []Point) chart {
-	c := chart{W: 760, H: 240, Left: 44, Right: 744, Top: 16, Bottom: 204}
+	c := chart{W: 760, H: 240, Left: 44, Right: 744, Top: 30, Bottom: 204} // room above the top line for its end label
 	if len(pts) == 0 {
 		c.Empty = true
 		return c

@@ -148,16 +148,89 @@ func Build(in Input) Report {
 		if gr.Status == "offline" {
 			t.GatewaysOffline++
 		}
-		c := gr.Counts
-		t.RestrictedPresent += c.RestrictedPresent
-		t.RestrictedRemoved += c.RestrictedRemoved
-		t.SuspectPresent += c.SuspectPresent
-		t.SuspectRemoved += c.SuspectRemoved
-		t.Devices += c.Devices
-		t.FailedSources += c.FailedSources
+		t.FailedSources += gr.Counts.FailedSources
 	}
-	rep.Progress = progress(rep.Gateways, rep.Generated)
+	devs := fleetDevices(rep.Gateways)
+	t := &rep.Totals
+	for _, d := range devs {
+		switch {
+		case d.restricted && d.present:
+			t.RestrictedPresent++
+		case d.restricted:
+			t.RestrictedRemoved++
+		case d.suspect && d.present:
+			t.SuspectPresent++
+		case d.suspect:
+			t.SuspectRemoved++
+		}
+		if d.present {
+			t.Devices++
+		}
+	}
+	rep.Progress = progress(devs, rep.Generated)
 	return rep
+}
+
+// fleetDevice is one device across the gateways that see it: a camera on
+// a LAN two gateways watch is one camera, counted once (as watch shows it
+// once). Devices are the same when their ids are global (mac-, sn-);
+// other ids (ip-, usb-, nvr-...-chN) are a gateway's own.
+type fleetDevice struct {
+	restricted, suspect bool // at the last sighting, on any gateway
+	present             bool // on the network of any gateway
+	presence            []mqtt.Interval
+}
+
+func fleetDevices(gws []GatewayReport) []*fleetDevice {
+	by := map[string]*fleetDevice{}
+	var order []string
+	for _, g := range gws {
+		for _, r := range g.Devices {
+			key := g.ID + "/" + r.Device.ID
+			if strings.HasPrefix(r.Device.ID, "mac-") || strings.HasPrefix(r.Device.ID, "sn-") {
+				key = r.Device.ID
+			}
+			d := by[key]
+			if d == nil {
+				d = &fleetDevice{}
+				by[key] = d
+				order = append(order, key)
+			}
+			d.restricted = d.restricted || r.Restricted()
+			d.suspect = d.suspect || r.Suspect()
+			d.present = d.present || !r.IsRemoved()
+			d.presence = append(d.presence, r.Presence...)
+		}
+	}
+	out := make([]*fleetDevice, 0, len(order))
+	for _, k := range order {
+		d := by[k]
+		if d.restricted {
+			d.suspect = false
+		}
+		d.presence = union(d.presence)
+		out = append(out, d)
+	}
+	return out
+}
+
+// union merges overlapping presence intervals (an open one, To zero, runs
+// to now): a camera two gateways saw at slightly different times was on the
+// network while either saw it.
+func union(ivs []mqtt.Interval) []mqtt.Interval {
+	ivs = slices.DeleteFunc(slices.Clone(ivs), func(iv mqtt.Interval) bool { return iv.From.IsZero() })
+	slices.SortFunc(ivs, func(a, b mqtt.Interval) int { return a.From.Compare(b.From) })
+	var out []mqtt.Interval
+	for _, iv := range ivs {
+		if n := len(out); n > 0 && (out[n-1].To.IsZero() || !iv.From.After(out[n-1].To)) {
+			if !out[n-1].To.IsZero() && (iv.To.IsZero() || iv.To.After(out[n-1].To)) {
+				out[n-1].To = iv.To
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
 }
 
 func buildGateway(g Gateway) GatewayReport {
@@ -233,30 +306,25 @@ func buildGateway(g Gateway) GatewayReport {
 }
 
 // progress steps through every presence interval of the devices
-// restricted at their last sighting, all gateways together.
-func progress(gws []GatewayReport, now time.Time) []Point {
+// restricted at their last sighting, each device once across gateways.
+func progress(devs []*fleetDevice, now time.Time) []Point {
 	type step struct {
 		at      time.Time
 		present int
 		removed int
 	}
 	var steps []step
-	for _, g := range gws {
-		for _, r := range g.Devices {
-			if !r.Restricted() {
-				continue
+	for _, d := range devs {
+		if !d.restricted {
+			continue
+		}
+		for i, iv := range d.presence {
+			steps = append(steps, step{iv.From, 1, 0})
+			if i > 0 {
+				steps = append(steps, step{iv.From, 0, -1}) // back: no longer removed
 			}
-			for i, iv := range r.Presence {
-				if iv.From.IsZero() {
-					continue
-				}
-				steps = append(steps, step{iv.From, 1, 0})
-				if i > 0 {
-					steps = append(steps, step{iv.From, 0, -1}) // back: no longer removed
-				}
-				if !iv.To.IsZero() {
-					steps = append(steps, step{iv.To, -1, 1})
-				}
+			if !iv.To.IsZero() {
+				steps = append(steps, step{iv.To, -1, 1})
 			}
 		}
 	}

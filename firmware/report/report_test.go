@@ -200,3 +200,47 @@ func TestExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetCountsACameraOnce: a camera two gateways see (one global id) is
+// one camera in the fleet's numbers and chart: present while either sees
+// it, removed only when both lost it; gateway-local ids stay apart.
+func TestFleetCountsACameraOnce(t *testing.T) {
+	hik := device("mac-bcad28123456", "192.168.1.64", "Hikvision", "DS-2CD2143G0-I", identity.Restricted, "Hikvision", sadpModel)
+	usb := device("usb-1-1-2bdf-0281", "", "Hikvision", "HIK 2K USB CAMERA", identity.Restricted, "Hikvision", sadpModel)
+	entry := func(d identity.Device, removed time.Time) mqtt.RegisterEntry {
+		e := mqtt.RegisterEntry{ID: d.ID, Status: mqtt.Present, FirstSeen: t0, LastSeen: t0.Add(time.Hour), Device: d,
+			Presence: []mqtt.Interval{{From: t0}}}
+		if !removed.IsZero() {
+			e.Status, e.RemovedAt, e.Presence[0].To = mqtt.Removed, removed, removed
+		}
+		return e
+	}
+	now := t0.Add(3 * time.Hour)
+	for _, c := range []struct {
+		name             string
+		a, b             time.Time // removal on each gateway (zero: present)
+		present, removed int
+	}{
+		{"removed on both", t0.Add(time.Hour), t0.Add(90 * time.Minute), 0, 1},
+		{"still seen by one", t0.Add(time.Hour), time.Time{}, 1, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := Input{Generated: now, Gateways: []Gateway{
+				{ID: "gw-a", Register: []mqtt.RegisterEntry{entry(hik, c.a), entry(usb, time.Time{})}},
+				{ID: "gw-b", Register: []mqtt.RegisterEntry{entry(hik, c.b), entry(usb, time.Time{})}},
+			}}
+			rep := Build(in)
+			// The USB cameras are each gateway's own: two.
+			if got := rep.Totals; got.RestrictedPresent != c.present+2 || got.RestrictedRemoved != c.removed {
+				t.Errorf("totals %+v, want %d present and %d removed", got, c.present+2, c.removed)
+			}
+			last := rep.Progress[len(rep.Progress)-1]
+			if last.Present != c.present+2 || last.Removed != c.removed {
+				t.Errorf("chart ends at %+v", last)
+			}
+			if c.removed == 1 && !rep.Progress[len(rep.Progress)-2].Time.Equal(t0.Add(90*time.Minute)) {
+				t.Errorf("the camera counts as removed before both gateways lost it: %+v", rep.Progress)
+			}
+		})
+	}
+}
