@@ -224,8 +224,8 @@ func flatten(v *lit) map[string]string {
 	out := map[string]string{}
 	var walk func(prefix string, v *lit, depth int)
 	walk = func(prefix string, v *lit, depth int) {
-		if depth > maxDepth || len(out) >= 512 {
-			return
+		if v == nil || depth > maxDepth || len(out) >= 512 {
+			return // a reply without params ({"result":true}) flattens to nothing
 		}
 		switch v.kind {
 		case litDict:
