@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/identity"
@@ -14,21 +15,25 @@ import (
 //go:embed report.html.tmpl
 var pageText string
 
-// page is parsed once; html/template escapes every value by its context.
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"when":   when,
-	"ago":    ago,
-	"plural": plural,
-	"clean":  identity.Clean,
-	"dash": func(s string) string {
-		if s = identity.Clean(s); s == "" {
-			return "—"
-		}
-		return s
-	},
-	"title": deviceTitle,
-	"stale": func(now time.Time, t *time.Time) bool { return t != nil && now.Sub(*t) > 24*time.Hour },
-}).Parse(pageText))
+// page is parsed once, when the first report is written (not at the start
+// of every nvrguard process: the daemon never writes one); html/template
+// escapes every value by its context.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"when":   when,
+		"ago":    ago,
+		"plural": plural,
+		"clean":  identity.Clean,
+		"dash": func(s string) string {
+			if s = identity.Clean(s); s == "" {
+				return "—"
+			}
+			return s
+		},
+		"title": deviceTitle,
+		"stale": func(now time.Time, t *time.Time) bool { return t != nil && now.Sub(*t) > 24*time.Hour },
+	}).Parse(pageText))
+})
 
 // view is what the template renders.
 type view struct {
@@ -42,7 +47,7 @@ type view struct {
 // prints cleanly to PDF.
 func HTML(w io.Writer, rep Report) error {
 	v := view{Report: rep, Chart: makeChart(rep.Progress), Headline: headline(rep)}
-	if err := page.Execute(w, v); err != nil {
+	if err := page().Execute(w, v); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
