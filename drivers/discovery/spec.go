@@ -28,6 +28,10 @@ type Spec struct {
 	// replies and announcements that devices send to the group rather than
 	// to the prober.
 	ListenGroup bool
+	// MaxPerSender, when set, is this protocol's bound on the distinct
+	// devices one address may report in one sweep, instead of the
+	// Sweeper's (SSDP: a host may run several UPnP root devices).
+	MaxPerSender int
 	// Probes returns the datagrams of one probe round. It is called once per
 	// round so that each round can carry a fresh message id.
 	Probes func() [][]byte

@@ -3,7 +3,6 @@ package discovery
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net"
@@ -52,10 +51,23 @@ type Sweeper struct {
 	// IsNotReply reports whether a parse error only means "not a reply";
 	// nil means errors.Is(err, ErrNotReply).
 	IsNotReply func(error) bool
+	// MaxPerSender bounds the distinct devices one address may report per
+	// protocol in one sweep (a Spec's own MaxPerSender first; default
+	// DefaultMaxPerSender). See Admission.
+	MaxPerSender int
+	// MaxIdentities bounds the identities of one sweep (default
+	// DefaultMaxIdentities; the unicast targets may add as many again).
+	MaxIdentities int
 }
 
 // DefaultRate is the default global probe rate, in datagrams per second.
 const DefaultRate = 400
+
+// ReceiveBuffer is the receive buffer every sweep socket asks for: room for
+// the answers of a few thousand devices to one probe, which arrive within
+// milliseconds. The kernel caps it at net.core.rmem_max unless the process
+// has CAP_NET_ADMIN; the .deb raises that limit (see the README).
+const ReceiveBuffer = 4 << 20
 
 // Stats counts what one sweep did.
 type Stats struct {
@@ -64,19 +76,32 @@ type Stats struct {
 	Dropped  int64 // datagrams that were not valid replies (malformed, oversized, wrong protocol)
 	Ignored  int64 // valid messages that were not replies (probes of other hosts)
 	Errors   int64 // send errors
+	// OverBound counts the senders that went over a bound of Admission
+	// (each one Warn line); their excess answers are in Dropped.
+	OverBound int64
+	// Overflow counts the new devices refused because the sweep already
+	// held MaxIdentities (also in Dropped).
+	Overflow int64
+	// ReceiveBuffer is the smallest receive buffer the kernel granted a
+	// sweep socket, in bytes (less than the ReceiveBuffer asked for when
+	// net.core.rmem_max is lower).
+	ReceiveBuffer int
 }
 
 type collector struct {
 	mu    sync.Mutex
-	seen  map[[32]byte]bool
+	adm   *admission
 	ids   []identity.Identity
 	stats Stats
 }
 
 // Sweep runs one discovery sweep of every spec until ctx ends (give it a
-// deadline) and returns the identities found, one per distinct reply.
+// deadline) and returns the identities found: one per device, sender and
+// protocol, with the facts of all that sender's answers about the device.
 // Malformed, oversized or foreign datagrams are dropped and counted, with a
-// debug log line; they never abort the sweep. It returns an error only when
+// debug log line; they never abort the sweep. What one sender and the whole
+// sweep may add is bounded (see Admission): a sender over its bound is one
+// Warn line and its excess is counted in Stats.Dropped. It returns an error only when
 // no socket at all could be opened.
 func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity, Stats, error) {
 	if _, ok := ctx.Deadline(); !ok {
@@ -98,13 +123,22 @@ func (s *Sweeper) Sweep(ctx context.Context, specs []Spec) ([]identity.Identity,
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c := &collector{seen: map[[32]byte]bool{}}
+	c := &collector{adm: newAdmission(s, log)}
 	var wg, senders sync.WaitGroup
 	var opened atomic.Int64
 	var openErr error
 	var errMu sync.Mutex
 	start := func(spec Spec, conn *net.UDPConn, send func(context.Context, *net.UDPConn, Spec)) {
 		opened.Add(1)
+		got := growReceiveBuffer(conn, ReceiveBuffer)
+		c.mu.Lock()
+		if c.stats.ReceiveBuffer == 0 || got < c.stats.ReceiveBuffer {
+			c.stats.ReceiveBuffer = got
+		}
+		c.mu.Unlock()
+		if got < ReceiveBuffer {
+			log.Debug("discovery socket: receive buffer capped (net.core.rmem_max)", "protocol", spec.Name, "bytes", got, "wanted", ReceiveBuffer)
+		}
 		// Every socket closes when ctx ends, which ends its reader. The
 		// association is never stopped: stopping it as ctx ends can win the
 		// race against the close and leave a reader blocked for ever.
@@ -285,12 +319,10 @@ func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *col
 			continue
 		}
 		b := buf[:n]
-		key := sha256.Sum256(append([]byte(spec.Name+"|"+from.Addr().String()+"|"), b...))
 		c.mu.Lock()
-		dup := c.seen[key]
-		c.seen[key] = true
+		snd := c.adm.screen(spec, from.Addr(), b, &c.stats)
 		c.mu.Unlock()
-		if dup {
+		if snd == nil {
 			continue
 		}
 		ids, err := safeParse(spec, from, b)
@@ -306,7 +338,7 @@ func (s *Sweeper) read(ctx context.Context, conn *net.UDPConn, spec Spec, c *col
 		}
 		stamp(ids, spec.Name, from.Addr(), time.Now())
 		c.mu.Lock()
-		c.ids = append(c.ids, ids...)
+		c.ids = c.adm.admit(spec, from.Addr(), snd, ids, c.ids, &c.stats)
 		c.mu.Unlock()
 	}
 }

@@ -83,6 +83,9 @@ func Spec() discovery.Spec {
 		Name:   identity.SourceSSDP,
 		Port:   Port,
 		Groups: []netip.Addr{Group()},
+		// A host may run several UPnP root devices, each with its own
+		// LOCATION (a NAS, a PC's media server and its router's gateway).
+		MaxPerSender: 8,
 		Probes: func() [][]byte {
 			return [][]byte{MSearch("ssdp:all", 2), MSearch("urn:schemas-upnp-org:device:Basic:1", 2)}
 		},
