@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +41,11 @@ func TestDeviceInformationAccount(t *testing.T) {
 	xaddr := srv.URL + "/onvif/device_service"
 	ids := []identity.Identity{wsdAnswer(lo, "https://127.0.0.1/onvif/device_service", xaddr), {Source: identity.SourceARP, Addr: lo}}
 	var logs strings.Builder
+	// The ONVIF part of a sweep's enrichment (banners off).
+	deviceInformation := func(ctx context.Context, o Options, ids []identity.Identity, log *slog.Logger) []identity.Identity {
+		o.NoBanners = true
+		return enrich(ctx, o, ids, addresses(ids), log)
+	}
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	got := deviceInformation(t.Context(), Options{ONVIF: onvif.Credentials{Username: "operator", Password: "right"}}, ids, log)

@@ -56,8 +56,12 @@ type Options struct {
 	// refused it lately (a daemon keeps one across sweeps); nil tries
 	// every camera once.
 	ONVIFRefusals *onvif.Refusals
-	// BannerConcurrency bounds how many hosts are probed at once (default 16).
+	// BannerConcurrency bounds how many hosts are enriched (UPnP
+	// descriptions, ONVIF, banners) at once (default 16).
 	BannerConcurrency int
+	// HostBudget bounds the enrichment of one host (default 4 s), inside
+	// the scan's deadline.
+	HostBudget time.Duration
 	// Prober probes banners; nil means banner.NewProber().
 	Prober *banner.Prober
 	Logger *slog.Logger
@@ -157,16 +161,15 @@ func Run(ctx context.Context, o Options) ([]identity.Identity, Stats, error) {
 	st.Neighbours = len(neigh)
 	ids = append(ids, neigh...)
 
-	ids = append(ids, fetchDescriptions(ctx, ids, log)...)
-	ids = append(ids, deviceInformation(ctx, o, ids, log)...)
-
+	// Enrichment: every host on its own, in parallel, each within its own
+	// budget, so that a slow host (a trickling LOCATION, a stalled XAddr)
+	// costs its own budget and never the others' banners.
+	addrs := addresses(ids)
 	if !o.NoBanners {
-		addrs := addresses(ids)
 		progress(fmt.Sprintf("reading banners of %d address(es)", len(addrs)))
-		b := probeBanners(ctx, o, addrs, log)
 		st.Banners = len(addrs)
-		ids = append(ids, b...)
 	}
+	ids = append(ids, enrich(ctx, o, ids, addrs, log)...)
 	st.Duration = time.Since(start)
 	return ids, st, nil
 }
@@ -200,49 +203,112 @@ func addresses(ids []identity.Identity) []netip.Addr {
 	return out
 }
 
-// fetchDescriptions fetches the UPnP description behind each SSDP answer's
-// LOCATION, only from the host that answered.
-func fetchDescriptions(ctx context.Context, ids []identity.Identity, log *slog.Logger) []identity.Identity {
-	client := deviceClient() // FetchDescription itself refuses redirects and other hosts
-	var out []identity.Identity
-	done := map[string]bool{}
+// maxLocations bounds the UPnP descriptions fetched from one host.
+const maxLocations = 4
+
+// enrich reads, for each address, the UPnP descriptions behind its SSDP
+// answers, its ONVIF device information and its banners: hosts in
+// parallel (BannerConcurrency at a time), each host's descriptions and
+// ONVIF beside its banners, all within the host's budget.
+func enrich(ctx context.Context, o Options, ids []identity.Identity, addrs []netip.Addr, log *slog.Logger) []identity.Identity {
+	locs := map[netip.Addr][]string{}
 	for _, id := range ids {
 		if id.Source != identity.SourceSSDP {
 			continue
 		}
-		loc := id.Get(identity.FieldURL)
-		if loc == "" || done[loc] {
-			continue
-		}
-		done[loc] = true
-		d, err := ssdp.FetchDescription(ctx, client, loc, id.Addr)
-		if err != nil {
-			log.Debug("UPnP description", "from", id.Addr.String(), "err", err)
-			continue
-		}
-		for i := range d {
-			if !d[i].Addr.IsValid() {
-				d[i].Addr = id.Addr
+		for _, f := range id.Facts {
+			if f.Field == identity.FieldURL && !slices.Contains(locs[id.Addr], f.Value) && len(locs[id.Addr]) < maxLocations {
+				locs[id.Addr] = append(locs[id.Addr], f.Value)
 			}
 		}
-		out = append(out, d...)
 	}
-	return out
+	onvifAt := onvifTargets(o, ids, log)
+	client := deviceClient() // FetchDescription itself refuses redirects and other hosts
+	c := &onvif.Client{HTTP: deviceClient(), Credentials: o.ONVIF}
+	var p *banner.Prober
+	if !o.NoBanners {
+		p = o.Prober
+		if p == nil {
+			p = banner.NewProber()
+		}
+		p.Logger = log
+	}
+	budget := o.HostBudget
+	if budget <= 0 {
+		budget = 4 * time.Second
+	}
+	n := o.BannerConcurrency
+	if n <= 0 {
+		n = 16
+	}
+	hosts := addrs
+	for a := range locs {
+		if !slices.Contains(hosts, a) {
+			hosts = append(hosts, a)
+		}
+	}
+	return gather(ctx, n, hosts, func(a netip.Addr) []identity.Identity {
+		hctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		var (
+			mu  sync.Mutex
+			out []identity.Identity
+			wg  sync.WaitGroup
+		)
+		add := func(got []identity.Identity) {
+			mu.Lock()
+			out = append(out, got...)
+			mu.Unlock()
+		}
+		if p != nil {
+			wg.Go(func() {
+				got, err := p.Probe(hctx, a)
+				if err != nil {
+					log.Debug("banners", "addr", a.String(), "err", err)
+				}
+				add(got)
+			})
+		}
+		wg.Go(func() {
+			for _, loc := range locs[a] {
+				add(fetchDescription(hctx, client, loc, a, log))
+			}
+			if xaddr, ok := onvifAt[a]; ok {
+				add(deviceInformation(hctx, o, c, xaddr, a, log))
+			}
+		})
+		wg.Wait()
+		return out
+	})
 }
 
-// deviceInformation asks the ONVIF device service of every camera that
-// answered WS-Discovery, at the first http:// XAddr on the address that
-// answered, a few at a time. A refusal (ter:NotAuthorized without an
-// account) is a debug line: the discovery answer stays the evidence.
-func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, log *slog.Logger) []identity.Identity {
-	type target struct {
-		xaddr string
-		from  netip.Addr
+// fetchDescription fetches the UPnP description at an SSDP answer's
+// LOCATION, only from the host that answered.
+func fetchDescription(ctx context.Context, client *http.Client, loc string, from netip.Addr, log *slog.Logger) []identity.Identity {
+	d, err := ssdp.FetchDescription(ctx, client, loc, from)
+	if err != nil {
+		log.Debug("UPnP description", "from", from.String(), "err", err)
+		return nil
 	}
-	var targets []target
-	asked := map[netip.Addr]bool{}
+	for i := range d {
+		if !d[i].Addr.IsValid() {
+			d[i].Addr = from
+		}
+	}
+	return d
+}
+
+// onvifTargets picks, for every camera that answered WS-Discovery, the
+// first http:// XAddr on the address that answered; cameras that refused
+// the configured account lately are left out.
+func onvifTargets(o Options, ids []identity.Identity, log *slog.Logger) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	withAccount := o.ONVIF.Username != ""
 	for _, id := range ids {
-		if id.Source != identity.SourceWSD || asked[id.Addr] {
+		if id.Source != identity.SourceWSD {
+			continue
+		}
+		if _, ok := out[id.Addr]; ok {
 			continue
 		}
 		for _, f := range id.Facts {
@@ -250,38 +316,38 @@ func deviceInformation(ctx context.Context, o Options, ids []identity.Identity, 
 				continue
 			}
 			if _, err := discovery.AdvertisedURL(f.Value, id.Addr); err == nil {
-				targets = append(targets, target{f.Value, id.Addr})
-				asked[id.Addr] = true
+				out[id.Addr] = f.Value
 				break
 			}
 		}
+		if _, ok := out[id.Addr]; ok && withAccount && o.ONVIFRefusals != nil && !o.ONVIFRefusals.Allowed(id.Addr, time.Now()) {
+			log.Debug("ONVIF GetDeviceInformation skipped: the camera refused the account lately", "addr", id.Addr.String())
+			delete(out, id.Addr)
+		}
 	}
-	c := &onvif.Client{HTTP: deviceClient(), Credentials: o.ONVIF}
+	return out
+}
+
+// deviceInformation asks the ONVIF device service of one camera. A
+// refusal (ter:NotAuthorized without an account) is a debug line: the
+// discovery answer stays the evidence.
+func deviceInformation(ctx context.Context, o Options, c *onvif.Client, xaddr string, from netip.Addr, log *slog.Logger) []identity.Identity {
 	withAccount := o.ONVIF.Username != ""
-	targets = slices.DeleteFunc(targets, func(tg target) bool {
-		if withAccount && o.ONVIFRefusals != nil && !o.ONVIFRefusals.Allowed(tg.from, time.Now()) {
-			log.Debug("ONVIF GetDeviceInformation skipped: the camera refused the account lately", "addr", tg.from.String())
-			return true
+	got, err := c.DeviceInformation(ctx, xaddr, from)
+	switch {
+	case err == nil:
+		return got
+	case withAccount && onvif.IsNotAuthorized(err):
+		// A wrong password tried every sweep would lock the gateway out
+		// of the camera.
+		if o.ONVIFRefusals != nil {
+			o.ONVIFRefusals.Refused(from, time.Now())
 		}
-		return false
-	})
-	return gather(ctx, 8, targets, func(tg target) []identity.Identity {
-		got, err := c.DeviceInformation(ctx, tg.xaddr, tg.from)
-		switch {
-		case err == nil:
-			return got
-		case withAccount && onvif.IsNotAuthorized(err):
-			// A wrong password tried every sweep would lock the gateway
-			// out of the camera.
-			if o.ONVIFRefusals != nil {
-				o.ONVIFRefusals.Refused(tg.from, time.Now())
-			}
-			log.Warn("ONVIF account refused; not tried on this camera again for a while", "addr", tg.from.String())
-		default:
-			log.Debug("ONVIF GetDeviceInformation", "addr", tg.from.String(), "err", err)
-		}
-		return nil
-	})
+		log.Warn("ONVIF account refused; not tried on this camera again for a while", "addr", from.String())
+	default:
+		log.Debug("ONVIF GetDeviceInformation", "addr", from.String(), "err", err)
+	}
+	return nil
 }
 
 // deviceClient is the HTTP client of the requests a scan makes to devices
@@ -322,23 +388,4 @@ func gather[T any](ctx context.Context, n int, items []T, f func(T) []identity.I
 	}
 	wg.Wait()
 	return out
-}
-
-func probeBanners(ctx context.Context, o Options, addrs []netip.Addr, log *slog.Logger) []identity.Identity {
-	p := o.Prober
-	if p == nil {
-		p = banner.NewProber()
-	}
-	p.Logger = log
-	n := o.BannerConcurrency
-	if n <= 0 {
-		n = 16
-	}
-	return gather(ctx, n, addrs, func(a netip.Addr) []identity.Identity {
-		ids, err := p.Probe(ctx, a)
-		if err != nil {
-			log.Debug("banners", "addr", a.String(), "err", err)
-		}
-		return ids
-	})
 }
