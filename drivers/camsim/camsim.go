@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -127,6 +128,17 @@ func Profiles() map[string]Profile {
 			Name: "silent",
 			Want: Want{Verdict: "unknown"},
 		},
+		// flood carries valid answers of all four protocols (the captures
+		// of the hikvision, dahua and axis profiles, under one MAC): with
+		// Camera.Flood it floods them, a new random MAC in each.
+		"flood": {
+			Name: "flood", MAC: floodMAC,
+			SADP: []byte(replaceMAC(string(file("sadp-003.xml")), "58:50:ed:1f:e3:85", floodMAC)),
+			DHIP: []byte(replaceMAC(string(file("dhip-001.json")), "4c:11:bf:c2:0b:9d", floodMAC)),
+			WSD:  []byte(replaceMAC(string(file("wsd-004.xml")), "4c:11:bf:c2:0b:9d", floodMAC)),
+			SSDP: []byte(replaceMAC(string(file("ssdp-001.txt")), "ac:cc:8e:27:0a:d8", floodMAC)),
+			Want: Want{Verdict: "restricted"},
+		},
 		// hostile answers every probe with malformed, oversized or
 		// wrong-protocol bytes: the gateway must drop them and carry on.
 		"hostile": {
@@ -142,6 +154,9 @@ func Profiles() map[string]Profile {
 		},
 	}
 }
+
+// floodMAC is the flood profile's MAC, replaced in every answer it sends.
+const floodMAC = "02:f1:00:d0:00:01"
 
 // withoutArtefact drops the "## Server:" line that a PDF-to-text conversion
 // left in the capture: a camera never sent it.
@@ -168,7 +183,11 @@ type Camera struct {
 	// sweep (a busy camera, a lossy link): probes after a quiet gap of at
 	// least Flaky begin a new sweep window, and the windows alternate,
 	// answered first. Its HTTP, RTSP and TLS servers keep answering.
-	Flaky  time.Duration
+	Flaky time.Duration
+	// Flood, when set, makes the camera a flooder: it answers every
+	// discovery probe with Flood valid answers, each naming a new device
+	// (a random MAC in every notation the capture uses).
+	Flood  int
 	Logger *slog.Logger
 
 	flakyMu   sync.Mutex
@@ -190,6 +209,35 @@ func (c *Camera) deaf(now time.Time) bool {
 	return c.deafNow
 }
 
+// flooder wraps a responder: every answer is sent Flood times, each with a
+// random locally administered MAC in place of the camera's.
+func (c *Camera) flooder(h discoverytest.Handler) discoverytest.Handler {
+	return func(req []byte, from netip.AddrPort) [][]byte {
+		var out [][]byte
+		for _, b := range h(req, from) {
+			for range c.Flood {
+				mac := net.HardwareAddr{0x02, byte(rand.Uint32()), byte(rand.Uint32()), byte(rand.Uint32()), byte(rand.Uint32()), byte(rand.Uint32())}
+				out = append(out, []byte(replaceMAC(string(b), c.MAC.String(), mac.String())))
+			}
+		}
+		return out
+	}
+}
+
+// replaceMAC replaces the MAC old with mac in every notation captures use.
+func replaceMAC(s, old, mac string) string {
+	old, mac = strings.ToLower(old), strings.ToLower(mac)
+	for _, pair := range [][2]string{
+		{old, mac},
+		{strings.ReplaceAll(old, ":", "-"), strings.ReplaceAll(mac, ":", "-")},
+		{strings.ToUpper(strings.ReplaceAll(old, ":", "")), strings.ToUpper(strings.ReplaceAll(mac, ":", ""))},
+		{strings.ReplaceAll(old, ":", ""), strings.ReplaceAll(mac, ":", "")},
+	} {
+		s = caseInsensitiveReplace(s, pair[0], pair[1])
+	}
+	return s
+}
+
 // localize replaces the capture's MAC (in every notation) and IPv4
 // addresses with the camera's own.
 func (c *Camera) localize(b []byte) []byte {
@@ -198,16 +246,7 @@ func (c *Camera) localize(b []byte) []byte {
 	}
 	s := string(b)
 	if p := c.Profile.MAC; p != "" && c.MAC != nil {
-		old := strings.ToLower(p)
-		mac := strings.ToLower(c.MAC.String())
-		for _, pair := range [][2]string{
-			{old, mac},
-			{strings.ReplaceAll(old, ":", "-"), strings.ReplaceAll(mac, ":", "-")},
-			{strings.ToUpper(strings.ReplaceAll(old, ":", "")), strings.ToUpper(strings.ReplaceAll(mac, ":", ""))},
-			{strings.ReplaceAll(old, ":", ""), strings.ReplaceAll(mac, ":", "")},
-		} {
-			s = caseInsensitiveReplace(s, pair[0], pair[1])
-		}
+		s = replaceMAC(s, p, c.MAC.String())
 	}
 	if c.IP.IsValid() {
 		for _, ip := range c.Profile.IPs {
@@ -296,6 +335,9 @@ func (c *Camera) Serve(ctx context.Context) error {
 			go announce(ctx, conn, ifs, hello, log)
 		}
 		h := u.h
+		if c.Flood > 0 {
+			h = c.flooder(h)
+		}
 		if c.Flaky > 0 {
 			h = func(req []byte, from netip.AddrPort) [][]byte {
 				if c.deaf(time.Now()) {

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -122,10 +123,18 @@ func parse(l string, profiles map[string]camsim.Profile) (*camsim.Camera, string
 	}
 	c := &camsim.Camera{Profile: p, MAC: mac, IP: ip}
 	if len(f) == 5 {
+		if v, ok := strings.CutPrefix(f[4], "flood="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 || n > 100000 {
+				return nil, "", fmt.Errorf("bad option %q: want flood=N (answers per probe, 1-100000)", f[4])
+			}
+			c.Flood = n
+			return c, f[0], nil
+		}
 		v, ok := strings.CutPrefix(f[4], "flaky=")
 		d, err := time.ParseDuration(v)
 		if !ok || err != nil || d <= 0 {
-			return nil, "", fmt.Errorf("bad option %q: want flaky=DURATION (e.g. flaky=6s)", f[4])
+			return nil, "", fmt.Errorf("bad option %q: want flaky=DURATION (e.g. flaky=6s) or flood=N", f[4])
 		}
 		c.Flaky = d
 	}
