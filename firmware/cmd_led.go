@@ -26,15 +26,18 @@ type ledTestOptions struct {
 }
 
 func cmdLed(ctx context.Context, e *env, args []string) (int, error) {
+	if len(args) > 0 && isHelp(args[0]) {
+		return 0, subcommandHelp("led")
+	}
 	if len(args) == 0 || args[0] != "test" {
-		return 0, usagef("led: want 'test'")
+		return 0, usageError{msg: "led: want 'test'", cmd: "led"}
 	}
 	fs := newFlags("led test", e.stderr)
 	spec := fs.String("led", "", "the LED: gpio:LINE[+LINE[+LINE]][,active-low], sysfs:DIR[,invert] or console (default: the board's)")
 	each := fs.Duration("each", 0, "show each pattern this long (default: two cycles, at least 3s)")
 	loop := fs.Bool("loop", false, "cycle through the patterns until interrupted")
 	button := fs.String("button", "", "also test a push button on this GPIO line, e.g. GPIO27; a short press skips to the next pattern")
-	root := fs.String("root", "/", "detect the board under this directory (when --led is not given)")
+	root := fs.String("root", "/", "detect the board under this directory (when --led is not given; tests)")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return 0, err
@@ -63,7 +66,7 @@ func cmdLed(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	sp, err := led.ParseSpec(s)
 	if err != nil {
-		return 0, usageError{err.Error()}
+		return 0, usageError{msg: err.Error(), cmd: "led test"}
 	}
 	return ledTest(ctx, e, ledTestOptions{spec: sp, each: *each, loop: *loop, button: *button})
 }
@@ -72,7 +75,9 @@ func cmdLed(ctx context.Context, e *env, args []string) (int, error) {
 // cycle ends or ctx does (SIGTERM, SIGINT); either way the LED is left off
 // and an LED-class trigger restored before it returns.
 func ledTest(ctx context.Context, e *env, o ledTestOptions) (int, error) {
-	out, err := led.Open(o.spec, led.OpenOptions{Lookup: o.lookup, Console: e.stderr})
+	// The test names each pattern on stdout: a console LED printing the
+	// same states on stderr would say everything twice.
+	out, err := led.Open(o.spec, led.OpenOptions{Lookup: o.lookup, Console: io.Discard})
 	if err != nil {
 		return 0, err
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/nvrguard/nvrguard/drivers/led"
 	"github.com/nvrguard/nvrguard/drivers/serial"
 	"github.com/nvrguard/nvrguard/firmware/app"
 	"github.com/nvrguard/nvrguard/firmware/config"
@@ -28,7 +30,7 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	interval := fs.Duration("interval", 0, "time between network sweeps")
 	ledSpec := fs.String("led", "", "status LED: gpio:GPIO17[,active-low], sysfs:/sys/class/leds/ACT[,invert] or console")
 	stateDir := fs.String("state-dir", "", "state directory (inventory, MQTT outbox)")
-	root := fs.String("root", "", "read /proc, /sys and /dev under this directory (tests)")
+	root := fs.String("root", "", "read /proc, /sys and /dev under this directory (tests; hidden from --help)")
 	var ifaces, cidrs, serials multi
 	fs.Var(&ifaces, "iface", "probe from this interface only (repeatable)")
 	fs.Var(&cidrs, "cidr", "also sweep this CIDR by unicast (repeatable)")
@@ -83,6 +85,14 @@ func cmdRun(ctx context.Context, e *env, args []string) (int, error) {
 	if err := cfg.Validate(); err != nil {
 		return exitUsage, fmt.Errorf("config: %w", err)
 	}
+	if cfg.LED.Spec != "" {
+		if _, err := led.ParseSpec(cfg.LED.Spec); err != nil {
+			return exitUsage, usageError{msg: err.Error(), cmd: "run"}
+		}
+	}
+	if err := embeddedPortFree(cfg); err != nil {
+		return exitUsage, err
+	}
 
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: runLevel(cfg.LogLevel)}))
 	// paho logs through package globals: route them into slog once, at
@@ -135,4 +145,24 @@ func runLevel(s string) slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// embeddedPortFree checks, when the configuration asks for the embedded
+// broker, that its address is free. Taken (typically by a mosquitto
+// installed as a package), run stops with one line naming --broker rather
+// than publish to a broker nobody configured.
+func embeddedPortFree(cfg config.Config) error {
+	m, err := cfg.MQTT.Normalize()
+	if err != nil || !m.UsesEmbedded() {
+		return nil // Validate and the daemon report a bad configuration
+	}
+	addr := m.Embedded.Listen
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("run: %s is already in use (another MQTT broker?): use it with --broker tcp://%s, or set mqtt.embedded.listen to a free address", addr, addr)
+		}
+		return fmt.Errorf("run: embedded MQTT broker on %s: %w", addr, err)
+	}
+	return l.Close()
 }

@@ -237,8 +237,11 @@ func cmdClassify(e *env, args []string) (int, error) {
 }
 
 func cmdPolicy(e *env, args []string) (int, error) {
+	if len(args) > 0 && isHelp(args[0]) {
+		return 0, subcommandHelp("policy")
+	}
 	if len(args) == 0 {
-		return 0, usagef("policy: want 'show' or 'check FILE'")
+		return 0, usageError{msg: "policy: want 'show' or 'check FILE'", cmd: "policy"}
 	}
 	switch args[0] {
 	case "show":
@@ -263,6 +266,9 @@ func cmdPolicy(e *env, args []string) (int, error) {
 		s.WriteText(e.stdout)
 		return exitOK, nil
 	case "check":
+		if len(args) == 2 && isHelp(args[1]) && args[1] != "help" {
+			return 0, helpRequest{newFlags("policy check", nil)}
+		}
 		if len(args) != 2 {
 			return 0, usagef("policy check: want exactly one FILE")
 		}
@@ -281,6 +287,9 @@ func cmdPolicy(e *env, args []string) (int, error) {
 }
 
 func cmdVersion(e *env, args []string) (int, error) {
+	if len(args) == 1 && isHelp(args[0]) && args[0] != "help" {
+		return 0, helpRequest{newFlags("version", nil)}
+	}
 	if len(args) > 0 {
 		return 0, usagef("version takes no arguments")
 	}
