@@ -108,6 +108,7 @@ type Client struct {
 	state      State
 	stateDirty bool
 	haDirty    bool
+	holds      int                 // open Hold calls: the publishing loop waits
 	haDevices  map[string]bool     // per-device discovery configs published (ha.go)
 	haOnBroker map[string]struct{} // per-device discovery configs the broker retained at connect
 	register   registerState       // retained register entries (register.go)
@@ -353,6 +354,27 @@ func (c *Client) Replace(ctx context.Context, devs []identity.Device) error {
 	c.devices, c.synced, c.stateDirty = next, true, true
 	c.changedLocked()
 	return nil
+}
+
+// Hold makes the publishing loop wait until the returned release is
+// called (once; later calls do nothing), so that the changes made in
+// between (events, records, removals, the state) go out together, in one
+// pass: one state message, after the records, each record once. The
+// daemon holds the client across the handling of one observation. While
+// held, Flush waits. Nothing is lost: the changes stay marked.
+func (c *Client) Hold() (release func()) {
+	c.mu.Lock()
+	c.holds++
+	c.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.holds--
+			c.changedLocked()
+			c.mu.Unlock()
+		})
+	}
 }
 
 // PublishState sets the daemon's part of the state summary.

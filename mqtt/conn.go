@@ -270,6 +270,12 @@ const (
 // flush publishes what changed, then the queued events, then the state
 // summary (once per pass: the outbox counters change with every event).
 func (c *Client) flush(ctx context.Context, s *session) error {
+	c.mu.Lock()
+	held := c.holds > 0
+	c.mu.Unlock()
+	if held {
+		return nil // the release wakes the loop again
+	}
 	msgs, through, err := c.takeRetained()
 	if err != nil {
 		return err

@@ -279,3 +279,64 @@ func TestIntegrationHomeAssistantNoObjectID(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationHoldOneState: the changes of one observation made under
+// Hold (an event, a removal, the other records, the state) go out in one
+// pass: one state message, with the new counts and last scan, and each
+// record once. Without Hold the event alone publishes a state first.
+func TestIntegrationHoldOneState(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Kinds[len(mqtttest.Kinds)-1])
+	c, _ := newClient(t, b.URL(), Config{})
+	d1, d2 := testDevice(1, identity.Restricted), testDevice(2, identity.Clear)
+	if err := c.Replace(t.Context(), []identity.Device{d1, d2}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, c)
+	rec := mqtttest.Subscribe(t, b.URL(), mqtttest.RecorderOptions{}, "nvrguard/gw1/state", "nvrguard/gw1/devices/+", "nvrguard/gw1/events")
+	rec.WaitFor(10*time.Second, "the retained state", func(ms []mqtttest.Msg) bool { return len(rec.On("nvrguard/gw1/state")) > 0 })
+	rec.WaitFor(10*time.Second, "the retained record", func(ms []mqtttest.Msg) bool { return len(rec.On("nvrguard/gw1/devices/"+d2.ID)) > 0 })
+	before := len(rec.On("nvrguard/gw1/state"))
+	recBefore := len(rec.On("nvrguard/gw1/devices/" + d2.ID))
+	scan := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+
+	release := c.Hold()
+	if _, err := c.Event(t.Context(), DeviceLost, d1); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // what the daemon's inventory save takes, at worst
+	if err := c.RemoveDevice(t.Context(), d1.ID); err != nil {
+		t.Fatal(err)
+	}
+	d2.LastSeen = scan
+	if err := c.PublishDevice(t.Context(), d2); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PublishState(t.Context(), State{LastScan: scan, LED: "clear"}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	release() // a second call does nothing
+	flush(t, c)
+	rec.WaitFor(10*time.Second, "the new state", func([]mqtttest.Msg) bool {
+		m, ok := rec.Last("nvrguard/gw1/state")
+		return ok && strings.Contains(string(m.Payload), `"last_scan":"2026-12-01T10:00:00Z"`)
+	})
+	time.Sleep(300 * time.Millisecond)
+	states := rec.On("nvrguard/gw1/state")[before:]
+	if len(states) != 1 {
+		for _, m := range states {
+			t.Logf("state %s", m.Payload)
+		}
+		t.Fatalf("%d state messages for one change, want 1", len(states))
+	}
+	var sum Summary
+	if err := json.Unmarshal(states[0].Payload, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Counts.Restricted != 0 || sum.Counts.Clear != 1 || sum.Devices != 1 {
+		t.Errorf("state after the loss: %s", states[0].Payload)
+	}
+	if n := len(rec.On("nvrguard/gw1/devices/"+d2.ID)) - recBefore; n != 1 {
+		t.Errorf("d2's record published %d times, want once", n)
+	}
+}
