@@ -139,6 +139,14 @@ func Profiles() map[string]Profile {
 			SSDP: []byte(replaceMAC(string(file("ssdp-001.txt")), "ac:cc:8e:27:0a:d8", floodMAC)),
 			Want: Want{Verdict: "restricted"},
 		},
+		// slow answers SSDP and WS-Discovery (the axis and dahua
+		// captures): run with Camera.Slow, its LOCATION and XAddr trickle.
+		"slow": {
+			Name: "slow", MAC: "ac:cc:8e:27:0a:d8", IPs: []string{"192.168.0.90", "192.168.1.102", "169.254.209.66", "218.5.136.140", "218.5.136.1", "192.168.1.45"},
+			SSDP: file("ssdp-001.txt"),
+			WSD:  file("wsd-004.xml"),
+			Want: Want{Verdict: "unknown"},
+		},
 		// hostile answers every probe with malformed, oversized or
 		// wrong-protocol bytes: the gateway must drop them and carry on.
 		"hostile": {
@@ -187,7 +195,12 @@ type Camera struct {
 	// Flood, when set, makes the camera a flooder: it answers every
 	// discovery probe with Flood valid answers, each naming a new device
 	// (a random MAC in every notation the capture uses).
-	Flood  int
+	Flood int
+	// Slow, when set, makes the camera a slowloris: its port 80 (the
+	// LOCATION of its SSDP answers, the XAddr of its WS-Discovery ones)
+	// accepts every connection and trickles one byte of a response per
+	// Slow, for ever. It serves no other banner.
+	Slow   time.Duration
 	Logger *slog.Logger
 
 	flakyMu   sync.Mutex
@@ -361,6 +374,9 @@ func (c *Camera) Serve(ctx context.Context) error {
 				status, http.StatusText(status), len(env), env)
 		}}
 	}
+	if c.Slow > 0 {
+		return c.trickle(ctx, log)
+	}
 	if len(httpResp) > 0 || post != nil || len(p.RTSP) > 0 || p.TLS != nil {
 		bc := &bannertest.Camera{HTTP: httpResp, Post: post}
 		for _, r := range p.RTSP {
@@ -381,6 +397,45 @@ func (c *Camera) Serve(ctx context.Context) error {
 			return fmt.Errorf("camsim: %s: banners: %w", p.Name, err)
 		}
 	}
+	return nil
+}
+
+// trickle serves port 80 of a slow camera: every connection gets a valid
+// beginning of an HTTP response, one byte per Slow.
+func (c *Camera) trickle(ctx context.Context, log *slog.Logger) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp4", netip.AddrPortFrom(c.IP, 80).String())
+	if err != nil {
+		return fmt.Errorf("camsim: %s: slow http: %w", c.Profile.Name, err)
+	}
+	context.AfterFunc(ctx, func() { l.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nServer: slow\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<?xml version=\"1.0\"?>" + strings.Repeat(" ", 100000))
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				log.Debug("slow http stopped", "err", err)
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+				_, _ = conn.Read(make([]byte, 4096))
+				t := time.NewTicker(c.Slow)
+				defer t.Stop()
+				for _, b := range resp {
+					if _, err := conn.Write([]byte{b}); err != nil {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+					}
+				}
+			}()
+		}
+	}()
 	return nil
 }
 

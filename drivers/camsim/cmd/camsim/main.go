@@ -131,10 +131,18 @@ func parse(l string, profiles map[string]camsim.Profile) (*camsim.Camera, string
 			c.Flood = n
 			return c, f[0], nil
 		}
+		if v, ok := strings.CutPrefix(f[4], "slow="); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, "", fmt.Errorf("bad option %q: want slow=DURATION (e.g. slow=500ms)", f[4])
+			}
+			c.Slow = d
+			return c, f[0], nil
+		}
 		v, ok := strings.CutPrefix(f[4], "flaky=")
 		d, err := time.ParseDuration(v)
 		if !ok || err != nil || d <= 0 {
-			return nil, "", fmt.Errorf("bad option %q: want flaky=DURATION (e.g. flaky=6s) or flood=N", f[4])
+			return nil, "", fmt.Errorf("bad option %q: want flaky=DURATION (e.g. flaky=6s) flood=N or slow=DURATION", f[4])
 		}
 		c.Flaky = d
 	}
