@@ -139,7 +139,7 @@ func rpcMethod(body []byte) (string, error) {
 		return "", errors.New("RPC body has data after the object")
 	}
 	m := v.get("method")
-	if m == nil || m.kind != litString {
+	if m == nil || m.kind != litString || m.s == "" {
 		return "", errors.New("RPC body without a method")
 	}
 	if m.s == "configManager.getConfig" {
