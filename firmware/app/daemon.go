@@ -34,6 +34,9 @@ type publisher interface {
 	WriteHeld(ctx context.Context) error
 	PublishRegister(ctx context.Context, e mqtt.RegisterEntry) error
 	RemoveRegister(ctx context.Context, id string) error
+	// Hold keeps the publishing loop waiting until release, so that the
+	// changes of one reading go out in one pass (one state message).
+	Hold() (release func())
 }
 
 // indicator is what shows the technician the gateway's state (the LED).
@@ -242,6 +245,8 @@ func (d *daemon) heardNew(ids []identity.Identity, now time.Time) {
 // publish sends the inventory's events and its records over MQTT and
 // persists the inventory.
 func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
+	release := d.mq.Hold()
+	defer release()
 	for _, e := range events {
 		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
 			"ip", e.Device.IP, "manufacturer", e.Device.Manufacturer, "model", e.Device.Model)

@@ -71,6 +71,8 @@ func (r *recorder) RemoveRegister(_ context.Context, id string) error {
 	return nil
 }
 
+func (r *recorder) Hold() func() { return func() {} }
+
 func (r *recorder) Health() mqtt.Health             { return mqtt.Health{Connected: true} }
 func (r *recorder) Commands() <-chan mqtt.Command   { return nil }
 func (r *recorder) WriteHeld(context.Context) error { return r.held }
