@@ -29,18 +29,18 @@ func startMosquittoIn(t *testing.T, ns string) int {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns, bin, "-c", conf)
-	var out bytes.Buffer
-	cmd.Stderr = &out
+	out := &daemonProc{} // a locked buffer: mosquitto writes while the test reads
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(out.String(), "running") {
+		if strings.Contains(out.logs(), "running") {
 			return port
 		}
 	}
-	t.Fatalf("mosquitto did not start in %s:\n%s", ns, out.String())
+	t.Fatalf("mosquitto did not start in %s:\n%s", ns, out.logs())
 	return 0
 }
 
