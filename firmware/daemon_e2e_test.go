@@ -22,16 +22,27 @@ import (
 // namespace can reach) with its own config file, until the test ends.
 func startMosquittoOn(t *testing.T, addr string) string {
 	t.Helper()
-	bin := mqtttest.NeedMosquitto(t)
-	dir := t.TempDir()
 	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	body := fmt.Sprintf("listener %d %s\nallow_anonymous true\nlog_dest stderr\npersistence false\n", port, addr)
+	return runMosquitto(t, "", net.JoinHostPort(addr, fmt.Sprint(port)), addr)
+}
+
+// runMosquitto runs mosquitto listening on listen (ADDRESS:PORT), inside
+// the namespace ns ("" this one), until the test ends, and returns its URL
+// as this test reaches it: at dial, on the same port.
+func runMosquitto(t *testing.T, ns, listen, dial string) string {
+	t.Helper()
+	bin := mqtttest.NeedMosquitto(t)
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	body := fmt.Sprintf("listener %s %s\nallow_anonymous true\nlog_dest stderr\npersistence false\n", port, host)
 	if os.Geteuid() == 0 {
 		body += "user root\n"
 	}
@@ -39,8 +50,11 @@ func startMosquittoOn(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-c", conf)
-	var out bytes.Buffer
-	cmd.Stderr = &out
+	if ns != "" {
+		cmd = exec.Command("ip", "netns", "exec", ns, bin, "-c", conf)
+	}
+	out := &daemonProc{} // a locked buffer: mosquitto writes while the test waits
+	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +62,14 @@ func startMosquittoOn(t *testing.T, addr string) string {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	url := fmt.Sprintf("tcp://%s:%d", addr, port)
 	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port))); err == nil {
+		if c, err := net.Dial("tcp", net.JoinHostPort(dial, port)); err == nil {
 			c.Close()
-			return url
+			return fmt.Sprintf("tcp://%s:%s", dial, port)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("mosquitto did not start:\n%s", out.String())
+	t.Fatalf("mosquitto did not start:\n%s", out.logs())
 	return ""
 }
 
@@ -118,12 +131,7 @@ func startDaemon(t *testing.T, ns, bin string, args ...string) *daemonProc {
 func uplink(t *testing.T, prefix string) string {
 	t.Helper()
 	host := "nvh" + strings.TrimPrefix(prefix, "nv")
-	n := os.Getpid() % 250
-	if strings.HasPrefix(prefix, "nvf") {
-		n = (n + 1) % 250
-	}
-	hostIP := fmt.Sprintf("10.250.%d.1", n)
-	gwIP := fmt.Sprintf("10.250.%d.2", n)
+	hostIP, gwIP := uplinkAddrs(prefix)
 	for _, args := range [][]string{
 		{"link", "add", host, "type", "veth", "peer", "name", "up0", "netns", prefix + "-gw"},
 		{"addr", "add", hostIP + "/30", "dev", host},
@@ -137,6 +145,16 @@ func uplink(t *testing.T, prefix string) string {
 	}
 	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
 	return hostIP
+}
+
+// uplinkAddrs are the two ends of uplink(t, prefix): this namespace's and
+// the gateway namespace's.
+func uplinkAddrs(prefix string) (host, gateway string) {
+	n := os.Getpid() % 250
+	if strings.HasPrefix(prefix, "nvf") {
+		n = (n + 1) % 250
+	}
+	return fmt.Sprintf("10.250.%d.1", n), fmt.Sprintf("10.250.%d.2", n)
 }
 
 type eventMsg struct {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,53 +14,25 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/nvrguard/nvrguard/drivers/camsim"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/drivers/nvr/nvrtest"
 	"github.com/nvrguard/nvrguard/mqtt/mqtttest"
 )
 
 // listenInNetns opens a TCP listener inside the network namespace ns (as
-// `ip netns add` names it): the socket is made from a thread that joined
-// the namespace, so it lives there while the test stays where it is.
+// `ip netns add` names it), while the test stays where it is.
 func listenInNetns(t *testing.T, ns, addr string) net.Listener {
 	t.Helper()
-	type result struct {
-		l   net.Listener
-		err error
+	var l net.Listener
+	err := camsim.InNetns("/run/netns/"+ns, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listen in %s on %s: %v", ns, addr, err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-		if err != nil {
-			done <- result{nil, err}
-			return
-		}
-		defer self.Close()
-		target, err := os.Open("/run/netns/" + ns)
-		if err != nil {
-			done <- result{nil, err}
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			done <- result{nil, err}
-			return
-		}
-		l, lerr := net.Listen("tcp", addr)
-		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-			// The thread stays locked and is discarded with the goroutine.
-			done <- result{nil, err}
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- result{l, lerr}
-	}()
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("listen in %s on %s: %v", ns, addr, r.err)
-	}
-	return r.l
+	return l
 }
 
 // poeChannels is the Hikvision recorder's channel list: the cameras on its

@@ -9,56 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/nvrguard/nvrguard/firmware/report/reporttest"
 	"github.com/nvrguard/nvrguard/mqtt"
 	"github.com/nvrguard/nvrguard/mqtt/mqtttest"
 )
-
-// startMosquittoIn runs mosquitto inside the namespace ns, listening on
-// every address of that namespace (and no other), and returns its port.
-func startMosquittoIn(t *testing.T, ns string) int {
-	t.Helper()
-	bin := mqtttest.NeedMosquitto(t)
-	port := 20000 + os.Getpid()%20000
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	body := fmt.Sprintf("listener %d 0.0.0.0\nallow_anonymous true\nlog_dest stderr\npersistence false\nuser root\n", port)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ip", "netns", "exec", ns, bin, "-c", conf)
-	out := &daemonProc{} // a locked buffer: mosquitto writes while the test reads
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if strings.Contains(out.logs(), "running") {
-			return port
-		}
-	}
-	t.Fatalf("mosquitto did not start in %s:\n%s", ns, out.logs())
-	return 0
-}
-
-// findChromium returns a headless Chromium; under NVRGUARD_CI=1 a missing
-// one fails the test.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("NVRGUARD_CI") == "1" {
-		t.Fatal("needs chromium (apt-get install chromium), and NVRGUARD_CI=1 forbids skipping")
-	}
-	t.Skip("needs chromium (apt-get install chromium)")
-	return ""
-}
 
 // TestIntegrationRegisterTwoGateways: two gateways on one camera LAN and
 // one broker. A restricted camera is unplugged: on both gateways it shows
@@ -68,7 +25,7 @@ func findChromium(t *testing.T) string {
 func TestIntegrationRegisterTwoGateways(t *testing.T) {
 	needRoot(t)
 	nvrguard, camsimBin := buildBinaries(t)
-	chrome := findChromium(t)
+	chrome := reporttest.Chromium(t)
 	prefix := fmt.Sprintf("nvw%d", os.Getpid()%100000)
 	spec := camLAN(t, prefix, []string{
 		prefix + "-c0,hikvision,58:50:ed:1f:e3:85,10.99.0.11",
@@ -98,9 +55,10 @@ func TestIntegrationRegisterTwoGateways(t *testing.T) {
 	// The broker runs in the first gateway's namespace: both gateways reach
 	// it over the LAN, the test over the uplink.
 	uplink(t, prefix)
-	port := startMosquittoIn(t, prefix+"-gw")
-	lanBroker := fmt.Sprintf("tcp://10.99.0.1:%d", port)
-	testBroker := fmt.Sprintf("tcp://%s:%d", strings.TrimSuffix(uplinkGateway(prefix), "/30"), port)
+	_, upGW := uplinkAddrs(prefix)
+	port := fmt.Sprint(20000 + os.Getpid()%20000)
+	testBroker := runMosquitto(t, prefix+"-gw", "0.0.0.0:"+port, upGW)
+	lanBroker := "tcp://10.99.0.1:" + port
 	rec := mqtttest.Subscribe(t, testBroker, mqtttest.RecorderOptions{ClientID: "register-watch"}, "nvrguard/#")
 	defer rec.Close()
 	startCameras(t, camsimBin, spec)
@@ -167,7 +125,7 @@ func TestIntegrationRegisterTwoGateways(t *testing.T) {
 			t.Fatalf("report --format %s: %v\n%s", format, err, b)
 		}
 	}
-	dir := artifacts(t)
+	dir := reporttest.ArtifactDir(t)
 	csvFile := filepath.Join(dir, "two-gateways.csv")
 	report("csv", csvFile)
 	f, err := os.Open(csvFile)
@@ -207,47 +165,12 @@ func TestIntegrationRegisterTwoGateways(t *testing.T) {
 	// The HTML report, as Chromium renders it.
 	page := filepath.Join(dir, "two-gateways.html")
 	report("html", page)
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(), "--proxy-server=127.0.0.1:9", "--virtual-time-budget=2000"}
-	cmd := exec.CommandContext(ctx, chrome, append(base, "--dump-dom", "file://"+page)...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	dom, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	shot := exec.CommandContext(ctx, chrome, append(base, "--window-size=1280,2400", "--screenshot="+filepath.Join(dir, "two-gateways.png"), "file://"+page)...)
-	shot.Env = cmd.Env
-	if b, err := shot.CombinedOutput(); err != nil {
-		t.Errorf("chromium screenshot: %v\n%s", err, b)
-	}
+	dom := reporttest.Run(t, chrome, "--dump-dom", "file://"+page)
+	reporttest.Run(t, chrome, "--window-size=1280,2400", "--screenshot="+filepath.Join(dir, "two-gateways.png"), "file://"+page)
 	for _, want := range []string{"gwa", "gwb", "58:50:ed:1f:e3:85", "Hikvision", "emoved"} {
 		if !bytes.Contains(dom, []byte(want)) {
 			t.Errorf("the rendered report does not name %q", want)
 		}
 	}
 	t.Logf("removed in both registers %v after the unplug; report and screenshot in %s", time.Since(unplugged).Round(time.Second), dir)
-}
-
-// artifacts is where a test leaves what a person may want to look at:
-// $NVRGUARD_ARTIFACTS when set, else a temporary directory.
-func artifacts(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("NVRGUARD_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
-// uplinkGateway is the gateway-namespace end of uplink(t, prefix).
-func uplinkGateway(prefix string) string {
-	n := os.Getpid() % 250
-	if strings.HasPrefix(prefix, "nvf") {
-		n = (n + 1) % 250
-	}
-	return fmt.Sprintf("10.250.%d.2", n)
 }

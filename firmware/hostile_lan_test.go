@@ -1,48 +1,16 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nvrguard/nvrguard/drivers/camsim"
 	"github.com/nvrguard/nvrguard/drivers/identity"
 )
-
-// scanMeasured runs `nvrguard scan --json` in a namespace and returns the
-// devices, the wall time, the peak RSS of the scan (ip netns exec execs
-// it: the child's rusage is the scan's) and its debug log.
-func scanMeasured(t *testing.T, bin, ns string, args ...string) ([]identity.Device, time.Duration, int64, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, bin, "scan", "--json"}, args...)...)
-	cmd.Env = append(os.Environ(), "NVRGUARD_LOG=debug")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	took := time.Since(start)
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		t.Fatalf("scan: %v\n%s", err, stderr.String())
-	}
-	var devs []identity.Device
-	if err := json.Unmarshal(out, &devs); err != nil {
-		t.Fatalf("scan output is not a JSON array of devices: %v\nstderr:\n%s", err, stderr.String())
-	}
-	rss := int64(0)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10 // KiB on Linux
-	}
-	return devs, took, rss, stderr.String()
-}
 
 // TestIntegrationFlood: one host floods valid, distinct SADP, DHIP,
 // WS-Discovery and SSDP answers (2,000 per probe, a random MAC each) while
@@ -70,7 +38,7 @@ func TestIntegrationFlood(t *testing.T) {
 	startCameras(t, camsimBin, specFile)
 
 	const timeout = 8 * time.Second
-	devs, took, rss, logs := scanMeasured(t, nvrguard, prefix+"-gw", "--timeout", timeout.String())
+	devs, _, took, rss, logs := scanRun(t, nvrguard, prefix+"-gw", "--timeout", timeout.String())
 	t.Logf("scan under a flood: %d devices, %v, peak RSS %.1f MB", len(devs), took, float64(rss)/1e6)
 	if took > timeout+time.Second {
 		t.Errorf("scan with --timeout %v took %v (want <= timeout + 1 s)", timeout, took)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -109,6 +110,14 @@ func startCameras(t *testing.T, bin, specFile string, args ...string) {
 // scanIn runs `nvrguard scan --json` inside a namespace, with debug logs.
 func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, int, time.Duration, string) {
 	t.Helper()
+	devs, code, took, _, logs := scanRun(t, bin, ns, args...)
+	return devs, code, took, logs
+}
+
+// scanRun is scanIn that also returns the scan's peak RSS in bytes (ip
+// netns exec execs the scan: the child's rusage is the scan's).
+func scanRun(t *testing.T, bin, ns string, args ...string) (devs []identity.Device, code int, took time.Duration, rss int64, logs string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, bin, "scan", "--json"}, args...)...)
@@ -117,19 +126,20 @@ func scanIn(t *testing.T, bin, ns string, args ...string) ([]identity.Device, in
 	cmd.Stderr = &stderr
 	start := time.Now()
 	out, err := cmd.Output()
-	took := time.Since(start)
-	code := 0
+	took = time.Since(start)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("scan: %v\n%s", err, stderr.String())
 	}
-	var devs []identity.Device
 	if err := json.Unmarshal(out, &devs); err != nil {
 		t.Fatalf("scan output is not a JSON array of devices: %v\n%s\nstderr:\n%s", err, out, stderr.String())
 	}
-	return devs, code, took, stderr.String()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss << 10 // KiB on Linux
+	}
+	return devs, code, took, rss, stderr.String()
 }
 
 func TestIntegrationCameraLAN(t *testing.T) {
