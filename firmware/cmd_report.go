@@ -28,12 +28,7 @@ func cmdReport(ctx context.Context, e *env, args []string) (int, error) {
 	gatewayID := fs.String("gateway-id", "", "the gateway's id, with --state-dir (default: the one the register records, else the host name)")
 	broker := fs.String("broker", "", "report on every gateway whose findings this broker retains: tcp://, ssl://, ws://, wss://")
 	prefix := fs.String("prefix", mqtt.DefaultPrefix, "topic prefix of the gateways, with --broker")
-	user := fs.String("username", "", "broker username")
-	passFile := fs.String("password-file", "", "file holding the broker password")
-	caFile := fs.String("ca-file", "", "CA certificates (PEM) for ssl:// and wss://")
-	certFile := fs.String("cert-file", "", "client certificate (PEM)")
-	keyFile := fs.String("key-file", "", "client key (PEM)")
-	serverName := fs.String("server-name", "", "name to check in the broker's certificate (default the URL's host)")
+	account := addBrokerAccount(fs)
 	settle := fs.Duration("settle", time.Second, "with --broker, how long the retained findings may take to arrive")
 	format := fs.String("format", "html", "html, csv or json")
 	output := fs.String("output", "", "write the report to FILE (default standard output)")
@@ -57,11 +52,7 @@ func cmdReport(ctx context.Context, e *env, args []string) (int, error) {
 	if *stateDir != "" {
 		in, err = reportFromStateDir(*stateDir, *gatewayID)
 	} else {
-		cfg := mqtt.Config{
-			Broker: *broker, Prefix: *prefix, GatewayID: "report", Username: *user, PasswordFile: *passFile,
-			TLS:            mqtt.TLSConfig{CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, ServerName: *serverName},
-			ConnectTimeout: 10 * time.Second,
-		}
+		cfg := account.config("report", *broker, *prefix)
 		if _, err := cfg.Normalize(); err != nil {
 			return 0, usagef("report: %v", err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,16 +20,37 @@ import (
 	"github.com/nvrguard/nvrguard/mqtt"
 )
 
+// brokerAccount is how a control-room command (watch, report) logs in to
+// a broker: its --username, --password-file and TLS flags.
+type brokerAccount struct {
+	user, passFile, caFile, certFile, keyFile, serverName *string
+}
+
+func addBrokerAccount(fs *flag.FlagSet) brokerAccount {
+	return brokerAccount{
+		user:       fs.String("username", "", "broker username"),
+		passFile:   fs.String("password-file", "", "file holding the broker password"),
+		caFile:     fs.String("ca-file", "", "CA certificates (PEM) for ssl:// and wss://"),
+		certFile:   fs.String("cert-file", "", "client certificate (PEM)"),
+		keyFile:    fs.String("key-file", "", "client key (PEM)"),
+		serverName: fs.String("server-name", "", "name to check in the broker's certificate (default the URL's host)"),
+	}
+}
+
+// config is the client configuration of a command that only reads.
+func (a brokerAccount) config(clientID, broker, prefix string) mqtt.Config {
+	return mqtt.Config{
+		Broker: broker, Prefix: prefix, GatewayID: clientID, Username: *a.user, PasswordFile: *a.passFile,
+		TLS:            mqtt.TLSConfig{CAFile: *a.caFile, CertFile: *a.certFile, KeyFile: *a.keyFile, ServerName: *a.serverName},
+		ConnectTimeout: 10 * time.Second,
+	}
+}
+
 func cmdWatch(ctx context.Context, e *env, args []string) (int, error) {
 	fs := newFlags("watch", e.stderr)
 	broker := fs.String("broker", "", "broker URL: tcp://, ssl://, ws://, wss:// (default the embedded broker, tcp://127.0.0.1:1883)")
 	prefix := fs.String("prefix", mqtt.DefaultPrefix, "topic prefix of the gateways")
-	user := fs.String("username", "", "broker username")
-	passFile := fs.String("password-file", "", "file holding the broker password")
-	caFile := fs.String("ca-file", "", "CA certificates (PEM) for ssl:// and wss://")
-	certFile := fs.String("cert-file", "", "client certificate (PEM)")
-	keyFile := fs.String("key-file", "", "client key (PEM)")
-	serverName := fs.String("server-name", "", "name to check in the broker's certificate (default the URL's host)")
+	account := addBrokerAccount(fs)
 	once := fs.Bool("once", false, "print the current findings and exit: 0 nothing restricted, 3 restricted hardware present")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	settle := fs.Duration("settle", 500*time.Millisecond, "how long the retained findings may take to arrive")
@@ -42,11 +64,7 @@ func cmdWatch(ctx context.Context, e *env, args []string) (int, error) {
 	if *settle <= 0 || *settle > time.Minute {
 		return 0, usagef("watch: --settle must be between 0 and 1m, got %v", *settle)
 	}
-	cfg := mqtt.Config{
-		Broker: *broker, Prefix: *prefix, GatewayID: "watch", Username: *user, PasswordFile: *passFile,
-		TLS:            mqtt.TLSConfig{CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, ServerName: *serverName},
-		ConnectTimeout: 10 * time.Second,
-	}
+	cfg := account.config("watch", *broker, *prefix)
 	if _, err := cfg.Normalize(); err != nil {
 		return 0, usagef("watch: %v", err)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nvrguard/nvrguard/firmware/policy"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -162,7 +164,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		code, err = cmdReport(ctx, e, args[1:])
 	default:
 		msg := fmt.Sprintf("unknown command %q", args[0])
-		if near := nearest(args[0], commands); near != "" {
+		if near := policy.Nearest(args[0], commands); near != "" {
 			msg += fmt.Sprintf("; did you mean %q?", near)
 		}
 		fmt.Fprintf(stderr, "nvrguard: %s\nRun 'nvrguard help' for usage.\n", msg)
@@ -285,7 +287,7 @@ func flagError(fs *flag.FlagSet, err error) error {
 			}
 		})
 		msg = fmt.Sprintf("%s: unknown flag --%s", cmd, m[1])
-		if near := nearest(m[1], names); near != "" {
+		if near := policy.Nearest(m[1], names); near != "" {
 			msg += fmt.Sprintf("; did you mean --%s?", near)
 		}
 	} else if m := flagNeedsArg.FindStringSubmatch(msg); m != nil {
@@ -330,39 +332,6 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-// nearest returns the candidate closest to s when it is a likely typo
-// (at most two edits away, or a transposition), else "".
-func nearest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // multi is a repeatable string flag.

@@ -46,16 +46,24 @@ func knownField(f string) bool { return slices.Contains(knownFields, f) }
 // nearField returns ` (did you mean "x"?)` for the known field closest to
 // f when it is a likely typo (at most two edits away), else "".
 func nearField(f string) string {
-	best, bestD := "", 3
-	for _, k := range KnownFields() {
-		if d := editDistance(f, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
+	best := Nearest(f, KnownFields())
 	if best == "" {
 		return ""
 	}
 	return ` (did you mean "` + best + `"?)`
+}
+
+// Nearest returns the candidate closest to s when it is a likely typo (at
+// most two edits away), else "": the "did you mean" of policy fields and of
+// the command line.
+func Nearest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }
 
 // editDistance is the Levenshtein distance of a and b, in bytes.
