@@ -2,11 +2,8 @@ package mqtt
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -237,20 +234,10 @@ func Snapshot(ctx context.Context, cfg Config, opt SnapshotOptions, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u, err := brokerURL(cfg.URL())
+	newOptions, where, err := cfg.readerOptions("nvrguard-report-")
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := cfg.tlsConfig(u)
-	if err != nil {
-		return nil, err
-	}
-	user, pass, err := cfg.credentials()
-	if err != nil {
-		return nil, err
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
 	bad := rateLimited{log: log, every: 10 * time.Second}
 	var mu sync.Mutex
 	gws := map[string]*GatewaySnapshot{}
@@ -309,28 +296,10 @@ func Snapshot(ctx context.Context, cfg Config, opt SnapshotOptions, log *slog.Lo
 			delete(g.Devices, upd.DeviceID)
 		}
 	}
-	o := paho.NewClientOptions().
-		AddBroker(u.String()).
-		SetClientID("nvrguard-report-" + hex.EncodeToString(rnd[:])).
-		SetCleanSession(true).
-		SetAutoReconnect(false).
-		SetKeepAlive(cfg.KeepAlive).
-		SetConnectTimeout(cfg.ConnectTimeout).
-		SetWriteTimeout(cfg.PublishTimeout).
-		SetDialer(&net.Dialer{Timeout: cfg.ConnectTimeout}).
-		SetDefaultPublishHandler(handle)
-	o.SetProtocolVersion(4)
-	if tlsCfg != nil {
-		o.SetTLSConfig(tlsCfg)
-	}
-	if user != "" {
-		o.SetUsername(user)
-		o.SetPassword(pass)
-	}
-	cl := paho.NewClient(o)
+	cl := paho.NewClient(newOptions().SetDefaultPublishHandler(handle))
 	defer cl.Disconnect(100)
 	if err := waitToken(ctx, cl.Connect(), cfg.ConnectTimeout+2*time.Second); err != nil {
-		return nil, fmt.Errorf("report: %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("report: %s: %w", where, err)
 	}
 	filters := map[string]byte{}
 	for _, f := range []string{"/+/status", "/+/state", "/+/devices/+", "/+/register/+"} {

@@ -28,6 +28,49 @@ type rawMessage struct {
 	retained bool
 }
 
+// readerOptions checks the broker URL, TLS and credentials once and
+// returns a maker of the options of a read-only subscriber (watch, the
+// report's snapshot): a client id of prefix and a random suffix, a clean
+// session, no automatic reconnect (the caller decides), MQTT 3.1.1; and
+// the broker URL for messages.
+func (cfg Config) readerOptions(prefix string) (func() *paho.ClientOptions, string, error) {
+	u, err := brokerURL(cfg.URL())
+	if err != nil {
+		return nil, "", err
+	}
+	tlsCfg, err := cfg.tlsConfig(u)
+	if err != nil {
+		return nil, "", err
+	}
+	user, pass, err := cfg.credentials()
+	if err != nil {
+		return nil, "", err
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	clientID := prefix + hex.EncodeToString(rnd[:])
+	return func() *paho.ClientOptions {
+		o := paho.NewClientOptions().
+			AddBroker(u.String()).
+			SetClientID(clientID).
+			SetCleanSession(true).
+			SetAutoReconnect(false).
+			SetKeepAlive(cfg.KeepAlive).
+			SetConnectTimeout(cfg.ConnectTimeout).
+			SetWriteTimeout(cfg.PublishTimeout).
+			SetDialer(&net.Dialer{Timeout: cfg.ConnectTimeout})
+		o.SetProtocolVersion(4)
+		if tlsCfg != nil {
+			o.SetTLSConfig(tlsCfg)
+		}
+		if user != "" {
+			o.SetUsername(user)
+			o.SetPassword(pass)
+		}
+		return o
+	}, u.Redacted(), nil
+}
+
 // Watch subscribes to every gateway's findings under cfg.Prefix and calls
 // handle, from the calling goroutine, for each decoded message, and with
 // UpdateSettled once the retained messages have arrived after each
@@ -45,21 +88,10 @@ func Watch(ctx context.Context, cfg Config, opt WatchOptions, log *slog.Logger, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u, err := brokerURL(cfg.URL())
+	newOptions, where, err := cfg.readerOptions("nvrguard-watch-")
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := cfg.tlsConfig(u)
-	if err != nil {
-		return err
-	}
-	user, pass, err := cfg.credentials()
-	if err != nil {
-		return err
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	clientID := "nvrguard-watch-" + hex.EncodeToString(rnd[:])
 	in := make(chan rawMessage, 4096)
 	bad := rateLimited{log: log, every: 10 * time.Second}
 	full := rateLimited{log: log, every: 10 * time.Second}
@@ -70,15 +102,7 @@ func Watch(ctx context.Context, cfg Config, opt WatchOptions, log *slog.Logger, 
 	for attempt := 0; ; attempt++ {
 		lost := make(chan struct{})
 		var once sync.Once
-		o := paho.NewClientOptions().
-			AddBroker(u.String()).
-			SetClientID(clientID).
-			SetCleanSession(true).
-			SetAutoReconnect(false).
-			SetKeepAlive(cfg.KeepAlive).
-			SetConnectTimeout(cfg.ConnectTimeout).
-			SetWriteTimeout(cfg.PublishTimeout).
-			SetDialer(&net.Dialer{Timeout: cfg.ConnectTimeout}).
+		o := newOptions().
 			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
 				select {
 				case in <- rawMessage{m.Topic(), m.Payload(), m.Retained()}:
@@ -87,14 +111,6 @@ func Watch(ctx context.Context, cfg Config, opt WatchOptions, log *slog.Logger, 
 				}
 			}).
 			SetConnectionLostHandler(func(paho.Client, error) { once.Do(func() { close(lost) }) })
-		o.SetProtocolVersion(4)
-		if tlsCfg != nil {
-			o.SetTLSConfig(tlsCfg)
-		}
-		if user != "" {
-			o.SetUsername(user)
-			o.SetPassword(pass)
-		}
 		cl := paho.NewClient(o)
 		err := waitToken(ctx, cl.Connect(), cfg.ConnectTimeout+2*time.Second)
 		if err == nil {
@@ -106,9 +122,9 @@ func Watch(ctx context.Context, cfg Config, opt WatchOptions, log *slog.Logger, 
 				return nil
 			}
 			if attempt == 0 {
-				return fmt.Errorf("watch: %s: %w", u.Redacted(), err)
+				return fmt.Errorf("watch: %s: %w", where, err)
 			}
-			log.Warn("watch: reconnect failed", "broker", u.Redacted(), "err", err)
+			log.Warn("watch: reconnect failed", "broker", where, "err", err)
 		} else {
 			attempt = 0
 			err = pump(ctx, cfg.Prefix, in, lost, opt.Settle, &bad, handle)
@@ -116,7 +132,7 @@ func Watch(ctx context.Context, cfg Config, opt WatchOptions, log *slog.Logger, 
 			if ctx.Err() != nil {
 				return nil
 			}
-			log.Warn("watch: connection lost; reconnecting", "broker", u.Redacted(), "err", err)
+			log.Warn("watch: connection lost; reconnecting", "broker", where, "err", err)
 		}
 		t := time.NewTimer(backoff(attempt, cfg.ReconnectMin, cfg.ReconnectMax))
 		select {
