@@ -98,17 +98,23 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// when formats a time for people: "27 Nov 2026 10:05 UTC"; "—" when zero.
-func when(v any) string {
-	var t time.Time
+// timeOf is the time a template value holds (a time.Time or a *time.Time);
+// zero for nil or anything else.
+func timeOf(v any) time.Time {
 	switch x := v.(type) {
 	case time.Time:
-		t = x
+		return x
 	case *time.Time:
 		if x != nil {
-			t = *x
+			return *x
 		}
 	}
+	return time.Time{}
+}
+
+// when formats a time for people: "27 Nov 2026 10:05 UTC"; "—" when zero.
+func when(v any) string {
+	t := timeOf(v)
 	if t.IsZero() {
 		return "—"
 	}
@@ -117,15 +123,7 @@ func when(v any) string {
 
 // ago says how long before now t was, roughly: "3 hours ago".
 func ago(now time.Time, v any) string {
-	var t time.Time
-	switch x := v.(type) {
-	case time.Time:
-		t = x
-	case *time.Time:
-		if x != nil {
-			t = *x
-		}
-	}
+	t := timeOf(v)
 	if t.IsZero() {
 		return ""
 	}

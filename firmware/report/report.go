@@ -68,6 +68,24 @@ type Counts struct {
 	FailedSources     int `json:"failed_sources"`
 }
 
+// add counts one device: restricted or suspect (at its last sighting),
+// on the network or removed.
+func (c *Counts) add(restricted, suspect, present bool) {
+	switch {
+	case restricted && present:
+		c.RestrictedPresent++
+	case restricted:
+		c.RestrictedRemoved++
+	case suspect && present:
+		c.SuspectPresent++
+	case suspect:
+		c.SuspectRemoved++
+	}
+	if present {
+		c.Devices++
+	}
+}
+
 // Point is one step of the removal progress.
 type Point struct {
 	Time    time.Time `json:"time"`
@@ -153,19 +171,7 @@ func Build(in Input) Report {
 	devs := fleetDevices(rep.Gateways)
 	t := &rep.Totals
 	for _, d := range devs {
-		switch {
-		case d.restricted && d.present:
-			t.RestrictedPresent++
-		case d.restricted:
-			t.RestrictedRemoved++
-		case d.suspect && d.present:
-			t.SuspectPresent++
-		case d.suspect:
-			t.SuspectRemoved++
-		}
-		if d.present {
-			t.Devices++
-		}
+		t.add(d.restricted, d.suspect, d.present)
 	}
 	rep.Progress = progress(devs, rep.Generated)
 	return rep
@@ -279,23 +285,10 @@ func buildGateway(g Gateway) GatewayReport {
 		gr.Devices = append(gr.Devices, r)
 	}
 	for _, r := range gr.Devices {
-		c := &gr.Counts
-		if !r.IsRemoved() {
-			c.Devices++
-			if !r.Last.IsZero() && (gr.LastSighting == nil || r.Last.After(*gr.LastSighting)) {
-				l := r.Last.UTC()
-				gr.LastSighting = &l
-			}
-		}
-		switch {
-		case r.Restricted() && r.IsRemoved():
-			c.RestrictedRemoved++
-		case r.Restricted():
-			c.RestrictedPresent++
-		case r.Suspect() && r.IsRemoved():
-			c.SuspectRemoved++
-		case r.Suspect():
-			c.SuspectPresent++
+		gr.Counts.add(r.Restricted(), r.Suspect(), !r.IsRemoved())
+		if !r.IsRemoved() && !r.Last.IsZero() && (gr.LastSighting == nil || r.Last.After(*gr.LastSighting)) {
+			l := r.Last.UTC()
+			gr.LastSighting = &l
 		}
 	}
 	slices.SortFunc(gr.Devices, func(a, b Row) int {
