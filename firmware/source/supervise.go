@@ -157,6 +157,15 @@ func (s *Supervisor) read(ctx context.Context, in *Instance, last *Reading, sent
 	})
 }
 
+// failed records a failed read begun at began: a warning and an error
+// health saying when it is tried again.
+func (s *Supervisor) failed(in *Instance, began time.Time, err error, wait time.Duration) {
+	s.log().Warn("source failed", "source", in.Name, "err", err, "retry_in", wait.Round(time.Second).String())
+	s.setHealth(in, func(h *Health) {
+		*h = Health{Status: "error", Error: oneLine(err), LastRun: began, LastOK: h.LastOK, RetryAt: time.Now().Add(wait)}
+	})
+}
+
 func (s *Supervisor) poll(ctx context.Context, in *Instance) {
 	var last Reading
 	sent := false
@@ -174,10 +183,7 @@ func (s *Supervisor) poll(ctx context.Context, in *Instance) {
 			if until := retryAt(err); until.After(began.Add(wait)) {
 				wait = time.Until(until)
 			}
-			s.log().Warn("source failed", "source", in.Name, "err", err, "retry_in", wait.Round(time.Second).String())
-			s.setHealth(in, func(h *Health) {
-				*h = Health{Status: "error", Error: oneLine(err), LastRun: began, LastOK: h.LastOK, RetryAt: time.Now().Add(wait)}
-			})
+			s.failed(in, began, err, wait)
 		} else {
 			if fails > 0 {
 				s.log().Info("source recovered", "source", in.Name)
@@ -228,10 +234,7 @@ func (s *Supervisor) listen(ctx context.Context, in *Instance) {
 		}
 		fails++
 		wait := backoff(fails)
-		s.log().Warn("source failed", "source", in.Name, "err", err, "retry_in", wait.Round(time.Second).String())
-		s.setHealth(in, func(h *Health) {
-			*h = Health{Status: "error", Error: oneLine(err), LastRun: began, LastOK: h.LastOK, RetryAt: time.Now().Add(wait)}
-		})
+		s.failed(in, began, err, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
