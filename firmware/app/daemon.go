@@ -59,7 +59,7 @@ type daemon struct {
 	board boards.Profile
 	mq    publisher
 	store *inventory.Store
-	reg   *register.Register // nil: no register (unit tests)
+	reg   *register.Register
 	sup   *source.Supervisor
 	// scanNow brings the next network sweep forward.
 	scanNow func()
@@ -250,9 +250,6 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 	for _, e := range events {
 		d.log.Info("inventory change", "event", string(e.Type), "id", e.Device.ID, "verdict", string(e.Device.Verdict),
 			"ip", e.Device.IP, "manufacturer", e.Device.Manufacturer, "model", e.Device.Model)
-		if d.reg == nil && e.Device.Verdict == identity.Restricted && (e.Type == inventory.DeviceFound || e.Type == inventory.VerdictChanged) {
-			d.acked = false // new restricted hardware: a new alarm
-		}
 		if _, err := d.mq.Event(ctx, e.Type, e.Device); err != nil {
 			d.log.Error("mqtt event not queued", "event", string(e.Type), "id", e.Device.ID, "err", err)
 			if errors.Is(err, mqtt.ErrEventHeld) {
@@ -280,9 +277,6 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 			d.log.Warn("mqtt publish device", "id", dev.ID, "err", err)
 		}
 	}
-	if d.reg == nil && d.inv.Counts()[identity.Restricted] == 0 {
-		d.acked = false
-	}
 	d.refresh(ctx)
 }
 
@@ -291,9 +285,6 @@ func (d *daemon) publish(ctx context.Context, events []inventory.Event) {
 // register also decides whether the alarm stays acknowledged: a new,
 // returning or upgraded restricted device clears it.
 func (d *daemon) observeRegister(ctx context.Context, events []inventory.Event) {
-	if d.reg == nil {
-		return
-	}
 	var lost []identity.Device
 	for _, e := range events {
 		if e.Type == inventory.DeviceLost {
@@ -328,16 +319,12 @@ func (d *daemon) acknowledge(ctx context.Context, by string) {
 	if d.inv.Counts()[identity.Restricted] == 0 {
 		return
 	}
-	if d.reg != nil {
-		es, err := d.reg.Ack(time.Now().UTC(), by)
-		if err != nil {
-			d.log.Error("saving the register", "err", err)
-		}
-		d.publishRegister(ctx, es)
-		_, _, d.acked = d.reg.Acked()
-	} else {
-		d.acked = true
+	es, err := d.reg.Ack(time.Now().UTC(), by)
+	if err != nil {
+		d.log.Error("saving the register", "err", err)
 	}
+	d.publishRegister(ctx, es)
+	_, _, d.acked = d.reg.Acked()
 	d.log.Info("alarm acknowledged", "by", by)
 }
 

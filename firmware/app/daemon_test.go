@@ -11,6 +11,7 @@ import (
 	"github.com/nvrguard/nvrguard/drivers/identity"
 	"github.com/nvrguard/nvrguard/firmware/inventory"
 	"github.com/nvrguard/nvrguard/firmware/policy"
+	"github.com/nvrguard/nvrguard/firmware/register"
 	"github.com/nvrguard/nvrguard/firmware/source"
 	"github.com/nvrguard/nvrguard/mqtt"
 )
@@ -92,10 +93,15 @@ func testDaemonRec(t *testing.T, lostAfter int) (*daemon, *recorder) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
+	dir := t.TempDir()
+	reg, err := register.Open(filepath.Join(dir, register.FileName), "gw1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &daemon{
-		log: slog.New(slog.DiscardHandler), mq: rec, pol: pol,
+		log: slog.New(slog.DiscardHandler), mq: rec, pol: pol, reg: reg,
 		inv:   inventory.New(lostAfter),
-		store: &inventory.Store{Path: filepath.Join(t.TempDir(), "inventory.json")},
+		store: &inventory.Store{Path: filepath.Join(dir, "inventory.json")},
 	}, rec
 }
 
